@@ -18,11 +18,17 @@
 #define CALLS_CONFIG_ERROR (calls_config_error_quark())
 GQuark calls_config_error_quark(void);
 
+typedef enum {
+	CALLS_CONFIG_ERROR_UNKNOWN_KEY = 0,  /* calls_config_set: not a key of ours (log, go on) */
+	CALLS_CONFIG_ERROR_INVALID_VALUE,    /* calls_config_set: the previous value is kept */
+	CALLS_CONFIG_ERROR_UNUSABLE,         /* calls_config_check: the plugin must not start */
+} calls_config_error;
+
 typedef struct calls_config {
 	calls_auth_mode auth;        /* auth = "jwt" (default) | "open" */
 	char *jwt_secret;            /* HS256 shared secret */
 	char *jwt_public_key;        /* path of a PEM public key for RS256 */
-	guint ring_timeout_ms;       /* ring_timeout, seconds (decimals allowed), default 45 */
+	guint ring_timeout_ms;       /* ring_timeout, seconds (decimals allowed, 0.1..3600), default 45 */
 	guint connect_timeout_ms;    /* connect_timeout, default 30 */
 	guint reconnect_grace_ms;    /* reconnect_grace, default 20 */
 	guint max_participants;      /* default 16, 2..256 */
@@ -33,7 +39,7 @@ typedef struct calls_config {
 	char *audiocodec;            /* "opus" (the only one) */
 	gboolean events;             /* notify event handlers, default TRUE */
 	gboolean presence;           /* GET /users/online, default FALSE */
-	guint pli_interval_ms;       /* least time between two PLIs to one publisher stream, default 500 */
+	guint pli_interval_ms;       /* pli_interval, ms: least time between two PLIs to one publisher stream, default 500, 100..10000 */
 } calls_config;
 
 void calls_config_init(calls_config *cfg);    /* every default */
@@ -41,14 +47,18 @@ void calls_config_clear(calls_config *cfg);   /* free what it holds */
 
 /* Apply one `key = value` of section general. Returns FALSE and sets `error`
  * (naming the key, the bad value and what is accepted) if the key is unknown
- * or the value is invalid; the setting then keeps its previous value. */
+ * or the value is invalid; the setting then keeps its previous value. Keys
+ * are matched exactly; values are trimmed (jwt_secret excepted: it is taken
+ * verbatim) and words (jwt, open, true, no, vp8, ...) are case-insensitive.
+ * An empty jwt_secret or jwt_public_key unsets it. */
 gboolean calls_config_set(calls_config *cfg, const char *key, const char *value, GError **error);
 
 /* Whether the settings as a whole let the plugin start (e.g. auth = "jwt"
- * needs jwt_secret or jwt_public_key). */
+ * needs jwt_secret or jwt_public_key; jwt_public_key, if set, must be a
+ * readable regular file). Sets CALLS_CONFIG_ERROR_UNUSABLE. */
 gboolean calls_config_check(const calls_config *cfg, GError **error);
 
-/* A one-line summary for the log, g_free() it. */
+/* A one-line summary for the log, g_free() it. Never shows the secret. */
 char *calls_config_describe(const calls_config *cfg);
 
 #endif

@@ -109,7 +109,8 @@ typedef struct calls_request {
 	guint n_participant_ids;
 	calls_call_type type;
 	const char *chat_id;          /* NULL = none */
-	/* decline / end */
+	/* answer route / decline / end */
+	gboolean accept;
 	const char *reason;
 	gboolean for_everyone;
 	/* media flags: CALLS_UNSET, 0 or 1 */
@@ -120,12 +121,11 @@ typedef struct calls_request {
 	int filter_type;              /* CALLS_UNSET or calls_call_type */
 	int filter_status;            /* CALLS_UNSET or calls_call_status */
 	/* signaling */
-	const char *target_user_id;
+	const char *target_user_id;   /* signaling: ignored; configure: whose video (NULL = all) */
 	const char *sdp_type, *sdp;   /* from jsep, borrowed */
-	gboolean restart;             /* jsep "restart": true (ICE restart asked by the client) */
+	gboolean restart;             /* CALL_SUBSCRIBE: restart ICE with the next offer */
 	int max_layer;                /* CALL_SUBSCRIBER_CONFIGURE: substream cap, CALLS_UNSET or 0..2 */
 	int max_temporal;             /* temporal layer cap, CALLS_UNSET or 0..2 */
-	char target_stream_user[CALLS_UUID_LEN * 4]; /* configure: whose video (empty = all) */
 	json_t *root;                 /* referenced body: keeps the borrowed strings alive */
 	json_t *jsep;                 /* referenced jsep or NULL */
 } calls_request;

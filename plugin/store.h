@@ -23,6 +23,13 @@ typedef struct calls_store calls_store;
 #define CALLS_STORE_ERROR (calls_store_error_quark())
 GQuark calls_store_error_quark(void);
 
+/* The codes of CALLS_STORE_ERROR. */
+typedef enum {
+	CALLS_STORE_ERROR_SQLITE,   /* SQLite failed (the message is SQLite's): I/O, corrupt or foreign file */
+	CALLS_STORE_ERROR_INVALID,  /* a malformed call JSON or query: nothing was written */
+	CALLS_STORE_ERROR_VERSION,  /* the database was written by a newer release of the plugin */
+} calls_store_error_code;
+
 /* Open (creating if needed) the store at `path`, migrate its schema to the
  * current version, and close every call still marked live (left so by a Janus
  * that stopped): status ENDED, endReason SERVER_RESTART, endedAt = the last
@@ -35,8 +42,23 @@ void calls_store_close(calls_store *store);
 
 /* Insert or replace one call and all its participants, in one transaction.
  * `call` is the contract JSON of the call; `live` tells whether the call is
- * still going on (live calls are excluded from history). */
+ * still going on (live calls are excluded from history). `now_usec` is the
+ * time the call was last seen alive (its endedAt if Janus stops now).
+ * Required: the strings "id", "roomId", "type", "status", "initiatorId",
+ * "startedAt" and the array "participants", each with the strings "userId",
+ * "role", "status" and the booleans "isMuted", "isVideoEnabled",
+ * "isSharingScreen"; a user appears once. The other keys of CONTRACT.md §4
+ * may be null or absent (read back as null); unknown keys are ignored.
+ * A bad call is refused with CALLS_STORE_ERROR_INVALID, writing nothing. */
 gboolean calls_store_save(calls_store *store, json_t *call, gboolean live, gint64 now_usec, GError **error);
+
+/* Group the saves that follow into one transaction, up to calls_store_commit():
+ * for bulk writes (an import, the benchmark's fill). A call refused as invalid
+ * writes nothing and the batch goes on; an SQLite failure fails the batch:
+ * the commit then rolls it all back and returns FALSE, as does a commit that
+ * fails. Reads inside a batch see its writes. */
+gboolean calls_store_begin(calls_store *store, GError **error);
+gboolean calls_store_commit(calls_store *store, GError **error);
 
 /* Mark every live call as seen alive at `now_usec` (called periodically: it
  * bounds the error of endedAt for calls closed on restart). */
@@ -54,8 +76,15 @@ typedef struct calls_history_query {
 	int limit;            /* 1..100 */
 } calls_history_query;
 
-/* Finished calls of a user, newest (startedAt) first: a JSON array of calls
- * (new reference), and `*total` the count of all matching calls. NULL on error. */
+/* Finished calls of a user (in any participant status), newest (startedAt)
+ * first, ties by id (descending): a JSON array of calls (new reference), and
+ * `*total` the count of all matching calls. NULL on error (a missing user_id,
+ * a page below 1 or a limit outside 1..100 is CALLS_STORE_ERROR_INVALID). */
 json_t *calls_store_history(calls_store *store, const calls_history_query *query, int *total, GError **error);
+
+/* The SQL the store runs for `query` (which filters are set selects the
+ * statement; their values do not matter): the page of call ids, or with
+ * `count` the total. For EXPLAIN QUERY PLAN in the tests and the benchmark. g_free() it. */
+char *calls_store_history_sql(const calls_history_query *query, gboolean count);
 
 #endif

@@ -76,6 +76,7 @@ typedef enum {
 	CALLS_END_SERVER_RESTART,     /* live when Janus stopped; closed on start */
 } calls_end_reason;
 
+typedef struct calls_registry calls_registry;
 typedef struct calls_user calls_user;
 typedef struct calls_device calls_device;
 typedef struct calls_call calls_call;
@@ -87,6 +88,7 @@ struct calls_device {
 	calls_user *user;
 	void *conn;
 	gint64 registered_at;
+	gboolean events;     /* receives call events (FALSE for a subscriber-only handle) */
 };
 
 struct calls_user {
@@ -137,7 +139,9 @@ struct calls_call {
 	calls_end_reason end_reason;
 
 	/* Runtime state */
+	calls_registry *registry;
 	void *media;              /* the SFU room, owned by the media layer */
+	gboolean dirty;           /* changed since it was last persisted */
 };
 
 static inline gboolean calls_status_is_final(calls_call_status s) {

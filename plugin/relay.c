@@ -1,0 +1,251 @@
+/* janus.plugin.calls - the relay: what runs on Janus's ICE threads.
+ *
+ * Per incoming packet of a publisher: take the publisher's current table
+ * (one reference, see media.h), account the packet, send a PLI if somebody
+ * asked for a key frame (at most one per stream per pli_interval), then for
+ * each slot of the stream's fan-out: copy the packet onto the stack, let the
+ * simulcast context decide whether this layer goes to that subscriber,
+ * rewrite sequence number, timestamp and payload type so the subscriber sees
+ * one continuous stream, and hand the copy to the core. No allocation, no
+ * JSON, no lock held while relaying, no logging above debug level.
+ *
+ * Subscriber RTCP: PLI/FIR become key-frame requests to the source stream;
+ * REMB caps the simulcast layer each video slot may receive, the link's
+ * budget shared equally between the slots, with a hold-down before going up
+ * again. slow_link lowers the cap of one slot by a layer; after a quiet
+ * period without either, the relay tries one layer up again.
+ *
+ * Copyright (C) 2026 the janus.plugin.calls authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <debug.h>
+#include <rtcp.h>
+#include <rtp.h>
+#include <utils.h>
+
+#include "sfu.h"
+#include "media.h"
+
+#define RELAY_BUFSIZE 1600                    /* larger packets are not relayed */
+#define HOLD_DOWN_US (8 * G_USEC_PER_SEC)     /* after a downgrade, before going up again */
+#define STARVED_US G_USEC_PER_SEC             /* no packet relayed for so long: ask for a key frame */
+
+static void count(calls_counters *c, guint len, gint64 now) {
+	__atomic_store_n(&c->packets, c->packets + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->bytes, c->bytes + len, __ATOMIC_RELAXED);
+	c->window_bytes += len;
+	if(c->window_start == 0) {
+		c->window_start = (guint64)now;
+	} else if((guint64)now - c->window_start >= G_USEC_PER_SEC) {
+		guint64 elapsed = (guint64)now - c->window_start;
+		__atomic_store_n(&c->bitrate, (guint32)(c->window_bytes * 8 * G_USEC_PER_SEC / elapsed), __ATOMIC_RELAXED);
+		c->window_start = (guint64)now;
+		c->window_bytes = 0;
+	}
+}
+
+/* Which simulcast layer a packet belongs to, learning SSRCs from rids; 0 without simulcast. */
+static int layer_of(calls_stream *s, char *buf, int len, uint32_t ssrc) {
+	if(!s->simulcast)
+		return 0;
+	for(int i = 0; i < CALLS_LAYERS; i++) {
+		if(s->ssrcs[i] == ssrc)
+			return i;
+	}
+	if(s->rid_ext_id <= 0)
+		return -1;
+	char rid[32];
+	if(janus_rtp_header_extension_parse_rid(buf, len, s->rid_ext_id, rid, sizeof(rid)) != 0)
+		return -1;
+	for(int i = 0; i < CALLS_LAYERS; i++) {
+		if(s->rids[i] != NULL && strcmp(s->rids[i], rid) == 0 && s->ssrcs[i] == 0) {
+			s->ssrcs[i] = ssrc;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* RFC 3550 style loss estimate on the main (lowest) layer. */
+static void track_loss(calls_stream *s, guint16 seq) {
+	if(!s->seq_started) {
+		s->seq_started = TRUE;
+		s->base_seq = seq;
+		s->max_seq = seq;
+		s->received = 1;
+		return;
+	}
+	s->received++;
+	gint16 delta = (gint16)(seq - s->max_seq);
+	if(delta > 0) {
+		if(seq < s->max_seq)
+			s->seq_cycles += 65536;
+		s->max_seq = seq;
+	}
+	guint64 expected = (guint64)s->seq_cycles + s->max_seq - s->base_seq + 1;
+	guint64 lost = expected > s->received ? expected - s->received : 0;
+	__atomic_store_n(&s->lost, lost, __ATOMIC_RELAXED);
+}
+
+static void relay_to(calls_slot *slot, calls_stream *stream, const janus_plugin_rtp *in,
+		janus_plugin_rtp *out, gint64 now) {
+	calls_session *sub = slot->sub;
+	if(!g_atomic_int_get(&slot->ready) || g_atomic_int_get(&sub->destroyed) || !g_atomic_int_get(&sub->media_up))
+		return;
+	if(in->length > RELAY_BUFSIZE)
+		return;
+	char buf[RELAY_BUFSIZE];
+	int len = in->length;
+	memcpy(buf, in->buffer, len);
+	janus_rtp_header *header = (janus_rtp_header *)buf;
+	if(stream->simulcast) {
+		int link = g_atomic_int_get(&slot->link_cap);
+		if(link < CALLS_LAYERS - 1 && now - __atomic_load_n(&slot->link_changed, __ATOMIC_RELAXED) >= 2 * HOLD_DOWN_US &&
+				g_atomic_int_compare_and_exchange(&slot->link_cap, link, link + 1)) {
+			/* Quiet for long enough: try one layer up (REMB or slow_link will say if it is too much) */
+			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
+			link++;
+		}
+		int cap = MIN(g_atomic_int_get(&slot->max_substream), link);
+		slot->sim.substream_target = MAX(cap, 0);
+		slot->sim.templayer_target = g_atomic_int_get(&slot->max_temporal);
+		gboolean relay = janus_rtp_simulcasting_context_process_rtp(&slot->sim, buf, len, stream->ssrcs, NULL,
+			stream->vcodec, &slot->rtp, NULL);
+		if(slot->sim.need_pli || (!relay && now - slot->sim.last_relayed >= STARVED_US))
+			calls_stream_want_keyframe(stream);
+		if(!relay)
+			return;
+		janus_rtp_header_update(header, &slot->rtp, TRUE, 0);
+		if(stream->vcodec == JANUS_VIDEOCODEC_VP8) {
+			int plen = 0;
+			char *payload = janus_rtp_payload(buf, len, &plen);
+			if(payload != NULL)
+				janus_vp8_simulcast_descriptor_update(payload, plen, &slot->vp8, slot->sim.changed_substream);
+		}
+		__atomic_store_n(&slot->substream, slot->sim.substream, __ATOMIC_RELAXED);
+	} else {
+		janus_rtp_header_update(header, &slot->rtp, stream->video, 0);
+	}
+	header->type = slot->pt;
+	out->mindex = slot->mindex;
+	out->buffer = buf;
+	out->length = len;
+	calls_gateway->relay_rtp(sub->handle, out);
+	count(&slot->out, len, now);
+}
+
+void calls_sfu_incoming_rtp(calls_sfu *sfu, calls_session *s, janus_plugin_rtp *packet) {
+	calls_peer *peer = g_atomic_pointer_get(&s->peer);
+	if(peer == NULL || peer->role != CALLS_PEER_PUBLISHER || packet->buffer == NULL || packet->length < 12)
+		return;
+	calls_table *t = calls_table_take(peer);
+	if(t == NULL)
+		return;
+	int mindex = packet->mindex;
+	calls_stream *stream = (mindex >= 0 && (guint)mindex < t->n) ? t->streams[mindex] : NULL;
+	if(stream == NULL)
+		goto done;
+	if(!g_atomic_int_get(&peer->media_seen) && g_atomic_int_compare_and_exchange(&peer->media_seen, 0, 1))
+		calls_sfu_report_media(s, t);
+	gint64 now = janus_get_monotonic_time();
+	janus_rtp_header *header = (janus_rtp_header *)packet->buffer;
+	int layer = layer_of(stream, packet->buffer, packet->length, ntohl(header->ssrc));
+	count(&stream->in, packet->length, now);
+	if(layer >= 0)
+		count(&stream->layer[layer], packet->length, now);
+	if(layer == 0)
+		track_loss(stream, ntohs(header->seq_number));
+	if(g_atomic_int_get(&stream->keyframe_wanted) &&
+			now - stream->last_pli >= (gint64)calls_sfu_pli_interval_ms() * 1000) {
+		g_atomic_int_set(&stream->keyframe_wanted, 0);
+		stream->last_pli = now;
+		calls_gateway->send_pli_stream(s->handle, mindex);
+	}
+	if(g_atomic_int_get(&stream->muted) || layer < 0)
+		goto done;
+	calls_fanout *fanout = &t->fanouts[mindex];
+	janus_plugin_rtp out = { .mindex = -1, .video = stream->video, .extensions = packet->extensions };
+	for(guint i = 0; i < fanout->len; i++)
+		relay_to(fanout->slots[i], stream, packet, &out, now);
+done:
+	calls_table_release(t);
+}
+
+/* Share a subscriber's REMB between its simulcast video slots. */
+static void apply_remb(calls_table *t, guint32 bitrate, gint64 now) {
+	guint videos = 0;
+	guint64 audio = 0;
+	for(guint i = 0; i < t->n; i++) {
+		calls_slot *slot = t->slots[i];
+		if(slot == NULL || !g_atomic_int_get(&slot->ready))
+			continue;
+		if(slot->video)
+			videos++;
+		else
+			audio += __atomic_load_n(&slot->source->in.bitrate, __ATOMIC_RELAXED);
+	}
+	if(videos == 0)
+		return;
+	guint64 budget = bitrate > audio ? bitrate - audio : 0;
+	guint64 share = budget / videos;
+	for(guint i = 0; i < t->n; i++) {
+		calls_slot *slot = t->slots[i];
+		if(slot == NULL || !slot->video || !slot->source->simulcast || !g_atomic_int_get(&slot->ready))
+			continue;
+		int cap = CALLS_LAYERS - 1;
+		while(cap > 0) {
+			guint32 need = __atomic_load_n(&slot->source->layer[cap].bitrate, __ATOMIC_RELAXED);
+			if(need == 0 || need <= share)
+				break;
+			cap--;
+		}
+		int current = g_atomic_int_get(&slot->link_cap);
+		gint64 changed = __atomic_load_n(&slot->link_changed, __ATOMIC_RELAXED);
+		if(cap < current) {
+			g_atomic_int_set(&slot->link_cap, cap);
+			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
+		} else if(cap > current && now - changed >= HOLD_DOWN_US) {
+			g_atomic_int_set(&slot->link_cap, current + 1);
+			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+void calls_sfu_incoming_rtcp(calls_sfu *sfu, calls_session *s, janus_plugin_rtcp *packet) {
+	calls_peer *peer = g_atomic_pointer_get(&s->peer);
+	if(peer == NULL || peer->role != CALLS_PEER_SUBSCRIBER || packet->buffer == NULL)
+		return;
+	calls_table *t = calls_table_take(peer);
+	if(t == NULL)
+		return;
+	int mindex = packet->mindex;
+	calls_slot *slot = (mindex >= 0 && (guint)mindex < t->n) ? t->slots[mindex] : NULL;
+	if(slot != NULL && slot->video &&
+			(janus_rtcp_has_pli(packet->buffer, packet->length) || janus_rtcp_has_fir(packet->buffer, packet->length)))
+		calls_stream_want_keyframe(slot->source);
+	guint32 remb = janus_rtcp_get_remb(packet->buffer, packet->length);
+	if(remb > 0)
+		apply_remb(t, remb, janus_get_monotonic_time());
+	calls_table_release(t);
+}
+
+void calls_sfu_slow_link(calls_sfu *sfu, calls_session *s, int mindex, gboolean video, gboolean uplink) {
+	calls_peer *peer = g_atomic_pointer_get(&s->peer);
+	if(peer == NULL || peer->role != CALLS_PEER_SUBSCRIBER || !video || !uplink)
+		return;
+	calls_table *t = calls_table_take(peer);
+	if(t == NULL)
+		return;
+	calls_slot *slot = (mindex >= 0 && (guint)mindex < t->n) ? t->slots[mindex] : NULL;
+	if(slot != NULL && slot->source->simulcast) {
+		int cap = g_atomic_int_get(&slot->link_cap);
+		if(cap > 0)
+			g_atomic_int_set(&slot->link_cap, cap - 1);
+		__atomic_store_n(&slot->link_changed, janus_get_monotonic_time(), __ATOMIC_RELAXED);
+		JANUS_LOG(LOG_VERB, "[calls] slow link towards a subscriber: layer cap %d\n", MAX(cap - 1, 0));
+	}
+	calls_table_release(t);
+}

@@ -1,0 +1,535 @@
+/* janus.plugin.calls - the router.
+ *
+ * One function per operation, all of the same shape: find the call, check
+ * that the caller may act on it, hand the operation to the registry (or the
+ * store, or the media layer), and shape the answer. The dispatch table
+ * `handlers` maps each calls_op to its function; authorisation common to all
+ * (a registered handle, a known call the caller takes part in) happens before
+ * the handler runs, so a handler only checks what is particular to it.
+ *
+ * A refused request changes nothing: every check runs before the registry is
+ * asked to act, and the registry itself checks before it changes state.
+ *
+ * Copyright (C) 2026 the janus.plugin.calls authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <string.h>
+
+#include "router.h"
+
+struct calls_router {
+	calls_registry *reg;
+	calls_store *store;
+	calls_auth *auth;
+	calls_media_ops media;
+	gboolean has_media;
+	gboolean presence;
+};
+
+/* Everything a handler gets. */
+typedef struct ctx {
+	calls_router *r;
+	void *conn;
+	calls_device **dev;
+	const char *transaction;
+	calls_request *req;
+	calls_call *call;          /* the live call named by req->call_id, if any */
+	calls_participant *self;   /* the caller in that call, if any */
+	calls_origin origin;
+	calls_error err;
+	json_t *reply_body;        /* success: the body of the answer */
+	int reply_status;          /* 200 or 201 */
+} ctx;
+
+typedef gboolean (*handler_fn)(ctx *c);
+
+/* What a handler needs checked before it runs. */
+enum {
+	NEEDS_DEVICE = 0x1,  /* a registered handle */
+	NEEDS_CALL = 0x2,    /* a live call the caller takes part in */
+	NEEDS_MEDIA = 0x4,   /* the media layer */
+};
+
+calls_router *calls_router_new(calls_registry *reg, calls_store *store, calls_auth *auth,
+		const calls_media_ops *media, gboolean presence) {
+	calls_router *r = g_new0(calls_router, 1);
+	r->reg = reg;
+	r->store = store;
+	r->auth = auth;
+	if(media != NULL) {
+		r->media = *media;
+		r->has_media = TRUE;
+	}
+	r->presence = presence;
+	return r;
+}
+
+void calls_router_free(calls_router *r) {
+	g_free(r);
+}
+
+gboolean calls_request_is_async(const calls_request *req) {
+	return req->via == CALLS_VIA_EVENT || req->async;
+}
+
+static void reply(ctx *c, int status, json_t *body) {
+	c->reply_status = status;
+	c->reply_body = body;
+}
+
+static json_t *call_json(ctx *c, calls_call *call) {
+	return calls_json_call(call, calls_registry_now(c->r->reg));
+}
+
+static json_t *wrap(const char *key, json_t *value) {
+	json_t *o = json_object();
+	json_object_set_new(o, key, value);
+	return o;
+}
+
+/* ---- Handlers ------------------------------------------------------------------------ */
+
+static gboolean do_register(ctx *c) {
+	calls_request *req = c->req;
+	calls_identity id = { 0 };
+	char why[256] = "";
+	if(req->token != NULL) {
+		gint64 now_sec = calls_registry_now(c->r->reg) / G_USEC_PER_SEC;
+		if(!calls_auth_verify_token(c->r->auth, req->token, now_sec, &id, why, sizeof(why))) {
+			calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED, "the token was refused: %s", why);
+			return FALSE;
+		}
+	} else if(calls_auth_get_mode(c->r->auth) != CALLS_AUTH_OPEN) {
+		calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED,
+			"this server identifies users by JWT: send {\"request\": \"register\", \"token\": \"<JWT>\"} "
+			"(userId alone is accepted only with auth = \"open\")");
+		return FALSE;
+	} else {
+		id.user_id = g_strdup(req->user_id);
+		id.user_name = g_strdup(req->user_name);
+		id.avatar = g_strdup(req->avatar);
+	}
+	calls_device *dev = *c->dev;
+	if(dev != NULL && strcmp(dev->user->user_id, id.user_id) != 0) {
+		calls_error_set(&c->err, CALLS_ERR_INVALID_STATE,
+			"this handle is registered as \"%s\": attach a new handle to register as another user", dev->user->user_id);
+		calls_identity_clear(&id);
+		return FALSE;
+	}
+	gboolean events = TRUE;
+	json_t *ev = json_object_get(req->root, "events");
+	if(json_is_boolean(ev))
+		events = json_is_true(ev);
+	if(dev == NULL) {
+		calls_origin o = { NULL, c->transaction };
+		*c->dev = calls_registry_register(c->r->reg, c->conn, id.user_id, id.user_name, id.avatar, events, &o);
+	} else {
+		calls_registry_update_user(c->r->reg, dev->user, id.user_name, id.avatar);
+		calls_registry_device_set_events(c->r->reg, dev, events);
+	}
+	calls_identity_clear(&id);
+	reply(c, 200, wrap("user", calls_json_user((*c->dev)->user)));
+	return TRUE;
+}
+
+static gboolean do_create(ctx *c) {
+	calls_request *req = c->req;
+	calls_call *call = calls_registry_create(c->r->reg, *c->dev, req->participant_ids, req->n_participant_ids,
+		req->type, req->chat_id, &c->origin, &c->err);
+	if(call == NULL)
+		return FALSE;
+	reply(c, 201, wrap("call", call_json(c, call)));
+	return TRUE;
+}
+
+static gboolean do_answer(ctx *c) {
+	if(!calls_registry_answer(c->r->reg, c->call, *c->dev, &c->origin, &c->err))
+		return FALSE;
+	reply(c, 200, wrap("call", call_json(c, c->call)));
+	return TRUE;
+}
+
+static gboolean do_decline(ctx *c) {
+	if(!calls_registry_decline(c->r->reg, c->call, *c->dev, c->req->reason, &c->origin, &c->err))
+		return FALSE;
+	reply(c, 200, wrap("call", call_json(c, c->call)));
+	return TRUE;
+}
+
+static gboolean do_end(ctx *c) {
+	if(!calls_registry_end(c->r->reg, c->call, *c->dev, c->req->for_everyone, &c->origin, &c->err))
+		return FALSE;
+	reply(c, 200, wrap("call", call_json(c, c->call)));
+	return TRUE;
+}
+
+static gboolean do_invite(ctx *c) {
+	if(!calls_registry_invite(c->r->reg, c->call, *c->dev, c->req->participant_ids, c->req->n_participant_ids,
+			&c->origin, &c->err))
+		return FALSE;
+	reply(c, 200, wrap("call", call_json(c, c->call)));
+	return TRUE;
+}
+
+static gboolean do_media(ctx *c) {
+	calls_request *req = c->req;
+	calls_participant *p = calls_registry_set_media(c->r->reg, c->call, *c->dev, req->is_muted,
+		req->is_video_enabled, req->is_sharing_screen, &c->origin, &c->err);
+	if(p == NULL)
+		return FALSE;
+	reply(c, 200, wrap("participant", calls_json_participant(p)));
+	return TRUE;
+}
+
+/* A finished call comes from the store; only its participants may read it. */
+static json_t *stored_call(ctx *c) {
+	if(c->r->store == NULL)
+		return NULL;
+	GError *error = NULL;
+	json_t *call = calls_store_get(c->r->store, c->req->call_id, &error);
+	if(error != NULL) {
+		g_warning("calls: reading call %s from the store failed: %s", c->req->call_id, error->message);
+		g_error_free(error);
+	}
+	return call;
+}
+
+static gboolean stored_call_has(json_t *call, const char *user_id) {
+	json_t *parts = json_object_get(call, "participants");
+	for(size_t i = 0; i < json_array_size(parts); i++) {
+		if(g_strcmp0(json_string_value(json_object_get(json_array_get(parts, i), "userId")), user_id) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean do_get(ctx *c) {
+	if(c->call != NULL) {
+		reply(c, 200, wrap("call", call_json(c, c->call)));
+		return TRUE;
+	}
+	json_t *call = stored_call(c);
+	if(call == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no call %s", c->req->call_id);
+		return FALSE;
+	}
+	if(!stored_call_has(call, (*c->dev)->user->user_id)) {
+		json_decref(call);
+		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->req->call_id);
+		return FALSE;
+	}
+	reply(c, 200, wrap("call", call));
+	return TRUE;
+}
+
+static gboolean do_participants(ctx *c) {
+	json_t *list = json_array();
+	for(guint i = 0; i < c->call->participants->len; i++) {
+		calls_participant *p = g_ptr_array_index(c->call->participants, i);
+		json_t *pj = calls_json_participant(p);
+		json_t *stats = c->r->has_media && c->r->media.stats ? c->r->media.stats(c->r->media.ctx, c->call, p) : NULL;
+		if(stats != NULL)
+			json_object_set_new(pj, "stats", stats);
+		json_array_append_new(list, pj);
+	}
+	reply(c, 200, wrap("participants", list));
+	return TRUE;
+}
+
+static gboolean do_active(ctx *c) {
+	GPtrArray *mine = calls_registry_user_calls(c->r->reg, (*c->dev)->user);
+	int page = c->req->page, limit = c->req->limit;
+	json_t *calls = json_array();
+	for(guint i = (guint)((page - 1) * limit); i < mine->len && json_array_size(calls) < (size_t)limit; i++)
+		json_array_append_new(calls, call_json(c, g_ptr_array_index(mine, i)));
+	reply(c, 200, calls_json_page(calls, page, limit, (int)mine->len));
+	g_ptr_array_unref(mine);
+	return TRUE;
+}
+
+static gboolean do_history(ctx *c) {
+	calls_request *req = c->req;
+	if(c->r->store == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "call history is not available on this server");
+		return FALSE;
+	}
+	calls_history_query q = {
+		.user_id = (*c->dev)->user->user_id,
+		.chat_id = req->filter_chat_id,
+		.type = req->filter_type != CALLS_UNSET ? calls_call_type_name(req->filter_type) : NULL,
+		.status = req->filter_status != CALLS_UNSET ? calls_call_status_name(req->filter_status) : NULL,
+		.page = req->page,
+		.limit = req->limit,
+	};
+	int total = 0;
+	GError *error = NULL;
+	json_t *calls = calls_store_history(c->r->store, &q, &total, &error);
+	if(calls == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "reading the call history failed: %s",
+			error ? error->message : "unknown error");
+		g_clear_error(&error);
+		return FALSE;
+	}
+	reply(c, 200, calls_json_page(calls, req->page, req->limit, total));
+	return TRUE;
+}
+
+static gboolean do_online(ctx *c) {
+	if(!c->r->presence) {
+		calls_error_set(&c->err, CALLS_ERR_UNSUPPORTED,
+			"presence is off on this server (set presence = true in janus.plugin.calls.jcfg)");
+		return FALSE;
+	}
+	reply(c, 200, wrap("users", calls_registry_online(c->r->reg)));
+	return TRUE;
+}
+
+/* Media operations are for joined participants only. */
+static gboolean joined(ctx *c) {
+	if(c->self->status != CALLS_PSTATUS_JOINED) {
+		calls_error_set(&c->err, CALLS_ERR_INVALID_STATE, "join call %s (CALL_ANSWER) before %s (your status is %s)",
+			c->call->id, c->req->name, calls_participant_status_name(c->self->status));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean do_publish(ctx *c) {
+	if(!joined(c))
+		return FALSE;
+	char *answer = NULL;
+	if(!c->r->media.publish(c->r->media.ctx, c->call, c->self, *c->dev, c->req->jsep, &answer, &c->err))
+		return FALSE;
+	json_t *jsep = json_object();
+	json_object_set_new(jsep, "type", json_string("answer"));
+	json_object_set_new(jsep, "sdp", json_string(answer));
+	g_free(answer);
+	json_t *ev = calls_event_answer_received(c->call->id, calls_registry_now(c->r->reg));
+	calls_registry_deliver(c->r->reg, c->conn, c->transaction, ev, jsep);
+	json_decref(ev);
+	json_decref(jsep);
+	return TRUE;
+}
+
+static gboolean do_subscribe(ctx *c) {
+	if(!joined(c))
+		return FALSE;
+	return c->r->media.subscribe(c->r->media.ctx, c->call, c->self, *c->dev, c->transaction, c->req->restart, &c->err);
+}
+
+static gboolean do_subscriber_answer(ctx *c) {
+	return c->r->media.subscriber_answer(c->r->media.ctx, c->call, *c->dev, c->req->sdp, &c->err);
+}
+
+static gboolean do_configure(ctx *c) {
+	calls_request *req = c->req;
+	if(req->max_layer == CALLS_UNSET && req->max_temporal == CALLS_UNSET) {
+		calls_error_set(&c->err, CALLS_ERR_INVALID_REQUEST, "send substream (0-2) and/or temporal (0-2)");
+		return FALSE;
+	}
+	if(req->target_user_id != NULL && calls_call_participant(c->call, req->target_user_id) == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_INVALID_REQUEST, "\"%s\" is not a participant of call %s",
+			req->target_user_id, c->call->id);
+		return FALSE;
+	}
+	if(!c->r->media.configure(c->r->media.ctx, c->call, *c->dev, req->target_user_id, req->max_layer,
+			req->max_temporal, &c->err))
+		return FALSE;
+	json_t *body = json_object();
+	json_object_set_new(body, "callId", json_string(c->call->id));
+	json_object_set_new(body, "userId", req->target_user_id ? json_string(req->target_user_id) : json_null());
+	json_object_set_new(body, "substream", req->max_layer != CALLS_UNSET ? json_integer(req->max_layer) : json_null());
+	json_object_set_new(body, "temporal", req->max_temporal != CALLS_UNSET ? json_integer(req->max_temporal) : json_null());
+	reply(c, 200, body);
+	return TRUE;
+}
+
+static const struct {
+	handler_fn fn;
+	guint needs;
+} handlers[CALLS_OP_COUNT] = {
+	[CALLS_OP_REGISTER] = { do_register, 0 },
+	[CALLS_OP_CREATE] = { do_create, NEEDS_DEVICE },
+	[CALLS_OP_ANSWER] = { do_answer, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_DECLINE] = { do_decline, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_END] = { do_end, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_GET] = { do_get, NEEDS_DEVICE },
+	[CALLS_OP_ACTIVE] = { do_active, NEEDS_DEVICE },
+	[CALLS_OP_HISTORY] = { do_history, NEEDS_DEVICE },
+	[CALLS_OP_ADD_PARTICIPANTS] = { do_invite, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_MEDIA] = { do_media, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_PARTICIPANTS] = { do_participants, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_PUBLISH] = { do_publish, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
+	[CALLS_OP_SUBSCRIBE] = { do_subscribe, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
+	[CALLS_OP_SUBSCRIBER_ANSWER] = { do_subscriber_answer, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
+	[CALLS_OP_CONFIGURE] = { do_configure, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
+	[CALLS_OP_USERS_ONLINE] = { do_online, NEEDS_DEVICE },
+};
+
+/* Whether the media layer offers what `op` needs. */
+static gboolean media_offers(const calls_router *r, calls_op op) {
+	if(!r->has_media)
+		return FALSE;
+	switch(op) {
+		case CALLS_OP_PUBLISH: return r->media.publish != NULL;
+		case CALLS_OP_SUBSCRIBE: return r->media.subscribe != NULL;
+		case CALLS_OP_SUBSCRIBER_ANSWER: return r->media.subscriber_answer != NULL;
+		case CALLS_OP_CONFIGURE: return r->media.configure != NULL;
+		default: return TRUE;
+	}
+}
+
+/* The checks every handler relies on. */
+static gboolean authorise(ctx *c, guint needs) {
+	calls_router *r = c->r;
+	if((needs & NEEDS_DEVICE) && *c->dev == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED,
+			"register this handle first: {\"request\": \"register\", \"token\": \"<JWT>\"}");
+		return FALSE;
+	}
+	if(needs & NEEDS_MEDIA) {
+		if(!media_offers(r, c->req->op)) {
+			calls_error_set(&c->err, CALLS_ERR_UNSUPPORTED, "media is not enabled on this server: %s is not available",
+				c->req->name);
+			return FALSE;
+		}
+	}
+	if(c->req->call_id[0] != '\0')
+		c->call = calls_registry_find(r->reg, c->req->call_id);
+	if(c->call != NULL && *c->dev != NULL)
+		c->self = calls_call_participant(c->call, (*c->dev)->user->user_id);
+	if(!(needs & NEEDS_CALL))
+		return TRUE;
+	if(c->call == NULL) {
+		/* Tell "over" from "never existed" */
+		json_t *stored = stored_call(c);
+		if(stored != NULL && stored_call_has(stored, (*c->dev)->user->user_id))
+			calls_error_set(&c->err, CALLS_ERR_INVALID_STATE, "call %s is over (%s)", c->req->call_id,
+				json_string_value(json_object_get(stored, "status")));
+		else
+			calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %s", c->req->call_id);
+		if(stored != NULL)
+			json_decref(stored);
+		return FALSE;
+	}
+	if(c->self == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, const char *transaction,
+		calls_request *req, gboolean parse_ok, const calls_error *parse_err) {
+	ctx c = { .r = r, .conn = conn, .dev = dev, .transaction = transaction, .req = req };
+	c.origin.device = *dev;
+	c.origin.transaction = transaction;
+	gboolean ok = FALSE;
+	if(!parse_ok) {
+		c.err = *parse_err;
+	} else if(req->op <= CALLS_OP_NONE || req->op >= CALLS_OP_COUNT || handlers[req->op].fn == NULL) {
+		calls_error_set(&c.err, CALLS_ERR_INTERNAL, "no handler for %s", req->name);
+	} else if(authorise(&c, handlers[req->op].needs)) {
+		ok = handlers[req->op].fn(&c);
+	}
+	json_t *answer = NULL;
+	if(calls_request_is_async(req)) {
+		if(!ok) {
+			json_t *ev = calls_event_error(&c.err, req->name, req->call_id, calls_registry_now(r->reg));
+			calls_registry_deliver(r->reg, conn, transaction, ev, NULL);
+			json_decref(ev);
+		}
+		if(c.reply_body != NULL)
+			json_decref(c.reply_body);
+	} else {
+		answer = ok ? calls_reply_ok(c.reply_status, c.reply_body) : calls_reply_error(&c.err);
+	}
+	calls_registry_flush(r->reg);
+	return answer;
+}
+
+void calls_router_conn_gone(calls_router *r, calls_device *dev) {
+	if(dev != NULL)
+		calls_registry_device_gone(r->reg, dev);
+	calls_registry_flush(r->reg);
+}
+
+/* ---- Admin API ------------------------------------------------------------------------- */
+
+static json_t *admin_call(calls_router *r, calls_call *call) {
+	json_t *j = calls_json_call(call, calls_registry_now(r->reg));
+	if(r->has_media && r->media.stats != NULL) {
+		json_t *parts = json_object_get(j, "participants");
+		for(guint i = 0; i < call->participants->len; i++) {
+			json_t *stats = r->media.stats(r->media.ctx, call, g_ptr_array_index(call->participants, i));
+			if(stats != NULL)
+				json_object_set_new(json_array_get(parts, i), "stats", stats);
+		}
+	}
+	return j;
+}
+
+json_t *calls_router_admin(calls_router *r, json_t *request) {
+	calls_error err = { 0 };
+	const char *what = json_string_value(json_object_get(request, "request"));
+	json_t *cid = json_object_get(request, "callId");
+	calls_call *call = json_is_string(cid) ? calls_registry_find(r->reg, json_string_value(cid)) : NULL;
+	json_t *body = NULL;
+	if(what == NULL) {
+		calls_error_set(&err, CALLS_ERR_INVALID_REQUEST,
+			"send {\"request\": \"list_calls\" | \"get_call\" | \"end_call\" | \"remove_participant\"}");
+	} else if(strcmp(what, "list_calls") == 0) {
+		GPtrArray *all = calls_registry_all_calls(r->reg);
+		json_t *list = json_array();
+		for(guint i = 0; i < all->len; i++)
+			json_array_append_new(list, calls_json_call(g_ptr_array_index(all, i), calls_registry_now(r->reg)));
+		g_ptr_array_unref(all);
+		body = json_object();
+		json_object_set_new(body, "calls", list);
+		json_object_set_new(body, "total", json_integer((json_int_t)json_array_size(list)));
+	} else if(strcmp(what, "get_call") != 0 && strcmp(what, "end_call") != 0 && strcmp(what, "remove_participant") != 0) {
+		calls_error_set(&err, CALLS_ERR_INVALID_REQUEST,
+			"unknown admin request \"%.64s\": use list_calls, get_call, end_call or remove_participant", what);
+	} else if(!json_is_string(cid)) {
+		calls_error_set(&err, CALLS_ERR_INVALID_REQUEST, "%s needs \"callId\" (a string)", what);
+	} else if(call == NULL) {
+		calls_error_set(&err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %.64s", json_string_value(cid));
+	} else if(strcmp(what, "get_call") == 0) {
+		body = wrap("call", admin_call(r, call));
+	} else if(strcmp(what, "end_call") == 0) {
+		if(calls_registry_admin_end(r->reg, call, &err))
+			body = wrap("call", calls_json_call(call, calls_registry_now(r->reg)));
+	} else {
+		const char *user = json_string_value(json_object_get(request, "userId"));
+		if(user == NULL)
+			calls_error_set(&err, CALLS_ERR_INVALID_REQUEST, "remove_participant needs \"userId\" (a string)");
+		else if(calls_registry_admin_remove(r->reg, call, user, &err))
+			body = wrap("call", calls_json_call(call, calls_registry_now(r->reg)));
+	}
+	json_t *answer = body != NULL ? calls_reply_ok(200, body) : calls_reply_error(&err);
+	calls_registry_flush(r->reg);
+	return answer;
+}
+
+json_t *calls_router_describe(calls_router *r, calls_device *dev) {
+	json_t *j = json_object();
+	json_object_set_new(j, "registered", json_boolean(dev != NULL));
+	if(dev == NULL)
+		return j;
+	json_object_set_new(j, "user", calls_json_user(dev->user));
+	json_object_set_new(j, "deviceId", json_integer((json_int_t)dev->id));
+	json_object_set_new(j, "events", json_boolean(dev->events));
+	json_t *calls = json_array();
+	for(guint i = 0; i < dev->user->calls->len; i++) {
+		calls_call *call = g_ptr_array_index(dev->user->calls, i);
+		calls_participant *p = calls_call_participant(call, dev->user->user_id);
+		json_t *cj = json_object();
+		json_object_set_new(cj, "callId", json_string(call->id));
+		json_object_set_new(cj, "status", json_string(calls_call_status_name(call->status)));
+		json_object_set_new(cj, "participantStatus", json_string(calls_participant_status_name(p->status)));
+		json_object_set_new(cj, "onThisHandle", json_boolean(p->device == dev));
+		json_array_append_new(calls, cj);
+	}
+	json_object_set_new(j, "calls", calls);
+	return j;
+}
