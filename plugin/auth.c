@@ -152,11 +152,29 @@ static gboolean check_text(const char *label, const char *s, size_t len, size_t 
 	return TRUE;
 }
 
+gboolean calls_user_id_valid(const char *user_id) {
+	size_t len = user_id != NULL ? strlen(user_id) : 0;
+	if(len == 0 || len > CALLS_USER_ID_MAX)
+		return FALSE;
+	for(const unsigned char *p = (const unsigned char *)user_id; *p != '\0'; p++) {
+		if(*p < 0x21 || *p > 0x7e)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The user id rule, as a sentence naming where the id came from. */
+static gboolean check_user_id(const char *label, const char *user_id, size_t len, char *why, size_t whylen) {
+	if(strlen(user_id) != len || !calls_user_id_valid(user_id))
+		return refuse(why, whylen, "%s must be " CALLS_USER_ID_RULE, label);
+	return TRUE;
+}
+
 gboolean calls_identity_check(const char *user_id, const char *user_name,
 		const char *avatar, char *why, size_t whylen) {
 	if(user_id == NULL || *user_id == '\0')
 		return refuse(why, whylen, "userId is missing or empty: give the user's id as a non-empty string");
-	if(!check_text("userId", user_id, strlen(user_id), CALLS_USER_ID_MAX, why, whylen))
+	if(!check_user_id("userId", user_id, strlen(user_id), why, whylen))
 		return FALSE;
 	if(user_name != NULL && !check_text("userName", user_name, strlen(user_name), CALLS_USER_NAME_MAX, why, whylen))
 		return FALSE;
@@ -514,7 +532,7 @@ static gboolean check_claims(json_t *claims, gint64 now, calls_identity *out, ch
 		return refuse(why, whylen, "claim 'sub' must be a string (the user's id)");
 	if(json_string_length(sub) == 0)
 		return refuse(why, whylen, "claim 'sub' is empty: put the user's id in \"sub\"");
-	if(!check_text("claim 'sub'", json_string_value(sub), json_string_length(sub), CALLS_USER_ID_MAX, why, whylen))
+	if(!check_user_id("claim 'sub'", json_string_value(sub), json_string_length(sub), why, whylen))
 		return FALSE;
 	calls_identity id = { 0 };
 	if(!optional_text(claims, "name", CALLS_USER_NAME_MAX, &id.user_name, why, whylen))

@@ -77,7 +77,12 @@ gboolean calls_identity_check(const char *user_id, const char *user_name,
 	const char *avatar, char *why, size_t whylen);
 
 /* Limits on identities, shared by both modes. */
-#define CALLS_USER_ID_MAX 128
+#define CALLS_USER_ID_MAX 64
+/* A user id becomes the msid stream id of the user's media in SDP, where it
+ * must be one token: 1 to 64 visible ASCII characters, no space. UUIDs,
+ * numeric ids, handles and e-mail addresses fit. */
+#define CALLS_USER_ID_RULE "1 to 64 visible ASCII characters without spaces (a UUID, a number, a handle or an e-mail address)"
+gboolean calls_user_id_valid(const char *user_id);
 #define CALLS_USER_NAME_MAX 256
 #define CALLS_AVATAR_MAX 2048
 

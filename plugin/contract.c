@@ -160,7 +160,8 @@ static gboolean is_uuid(const char *s) {
 
 typedef enum {
 	F_STRING,        /* const char * */
-	F_ID,            /* const char *: an identifier (user id, chat id) */
+	F_ID,            /* const char *: an identifier (chat id): printable text */
+	F_USER_ID,       /* const char *: a user id (calls_user_id_valid) */
 	F_CALL_ID,       /* a UUID copied into req->call_id */
 	F_BOOL,          /* gboolean */
 	F_TRISTATE,      /* int: CALLS_UNSET / 0 / 1 */
@@ -188,7 +189,7 @@ typedef struct field_spec {
 
 static const field_spec register_fields[] = {
 	{ "token", F_STRING, NULLABLE, AT(token), 16384, "a JWT signed with the server's key" },
-	{ "userId", F_ID, 0, AT(user_id), CALLS_USER_ID_MAX, "a non-empty string (open mode)" },
+	{ "userId", F_USER_ID, 0, AT(user_id), CALLS_USER_ID_MAX, "the user's id (open mode)" },
 	{ "userName", F_STRING, NULLABLE, AT(user_name), CALLS_USER_NAME_MAX, "a display name" },
 	{ "avatar", F_STRING, NULLABLE, AT(avatar), CALLS_AVATAR_MAX, "an image URL" },
 	{ NULL }
@@ -260,13 +261,13 @@ static const field_spec history_fields[] = {
 };
 static const field_spec signaling_fields[] = {
 	{ "callId", F_CALL_ID, REQUIRED, 0, 0, "the callId of your call" },
-	{ "targetUserId", F_ID, NULLABLE, AT(target_user_id), CALLS_USER_ID_MAX,
+	{ "targetUserId", F_USER_ID, NULLABLE, AT(target_user_id), CALLS_USER_ID_MAX,
 		"a user id (ignored: through the SFU every offer goes to the server)" },
 	{ NULL }
 };
 static const field_spec configure_fields[] = {
 	{ "callId", F_CALL_ID, REQUIRED, 0, 0, "the callId of your call" },
-	{ "userId", F_ID, NULLABLE, AT(target_user_id), CALLS_USER_ID_MAX, "whose video to cap; leave out for everybody's" },
+	{ "userId", F_USER_ID, NULLABLE, AT(target_user_id), CALLS_USER_ID_MAX, "whose video to cap; leave out for everybody's" },
 	{ "substream", F_LAYER, NULLABLE, AT(max_layer), 2, "the highest simulcast layer, 0 (low) to 2 (high)" },
 	{ "temporal", F_LAYER, NULLABLE, AT(max_temporal), 2, "the highest temporal layer, 0 to 2" },
 	{ NULL }
@@ -354,6 +355,15 @@ static gboolean read_field(const field_spec *f, json_t *v, const char *where,
 		calls_request *req, calls_error *err) {
 	char *base = (char *)req;
 	switch(f->kind) {
+		case F_USER_ID:
+			if(!json_is_string(v))
+				goto wrong_type;
+			if(!calls_user_id_valid(json_string_value(v)) || strlen(json_string_value(v)) != json_string_length(v)) {
+				calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "%s.%s must be %s", where, f->name, CALLS_USER_ID_RULE);
+				return FALSE;
+			}
+			*(const char **)(base + f->offset) = json_string_value(v);
+			return TRUE;
 		case F_STRING:
 		case F_ID: {
 			if(!json_is_string(v))
@@ -447,10 +457,10 @@ static gboolean read_field(const field_spec *f, json_t *v, const char *where,
 			for(size_t i = 0; i < n; i++) {
 				json_t *item = json_array_get(v, i);
 				const char *id = json_string_value(item);
-				if(id == NULL || *id == '\0' || strlen(id) > CALLS_USER_ID_MAX || has_control_chars(id)) {
+				if(id == NULL || !calls_user_id_valid(id) || strlen(id) != json_string_length(item)) {
 					calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
-						"%s.%s[%zu] must be a user id (a non-empty string of at most %d bytes), got %s",
-						where, f->name, i, CALLS_USER_ID_MAX, json_kind_name(item));
+						"%s.%s[%zu] must be a user id: %s (got %s)",
+						where, f->name, i, CALLS_USER_ID_RULE, json_kind_name(item));
 					g_free(ids);
 					return FALSE;
 				}

@@ -105,6 +105,10 @@ static gboolean do_register(ctx *c) {
 			"(userId alone is accepted only with auth = \"open\")");
 		return FALSE;
 	} else {
+		if(!calls_identity_check(req->user_id, req->user_name, req->avatar, why, sizeof(why))) {
+			calls_error_set(&c->err, CALLS_ERR_INVALID_REQUEST, "%s", why);
+			return FALSE;
+		}
 		id.user_id = g_strdup(req->user_id);
 		id.user_name = g_strdup(req->user_name);
 		id.avatar = g_strdup(req->avatar);

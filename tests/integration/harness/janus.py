@@ -39,7 +39,7 @@ _instances = itertools.count()
 
 def calls_plugin_so() -> Path:
     """The plugin under test: $CALLS_PLUGIN_SO, else the libtool build output."""
-    return Path(os.environ.get("CALLS_PLUGIN_SO", REPO / ".libs" / "libjanus_calls.so"))
+    return Path(os.environ.get("CALLS_PLUGIN_SO", REPO / "build" / ".libs" / "libjanus_calls.so"))
 
 
 def plugin_path(short: str) -> Path:
