@@ -16,6 +16,7 @@
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -340,6 +341,10 @@ static int calls_init(janus_callbacks *callback, const char *config_path) {
 	}
 	GError *error = NULL;
 	int closed = 0;
+	char *db_dir = g_path_get_dirname(state.config.db_path);
+	if(g_mkdir_with_parents(db_dir, 0750) != 0)
+		JANUS_LOG(LOG_WARN, "[calls] could not create the folder %s of db_path: %s\n", db_dir, g_strerror(errno));
+	g_free(db_dir);
 	state.store = calls_store_open(state.config.db_path, g_get_real_time(), &closed, &error);
 	if(state.store == NULL) {
 		JANUS_LOG(LOG_FATAL, "[calls] cannot open the call history at %s: %s (set db_path to a writable file)\n",
