@@ -44,6 +44,14 @@ static const struct {
 	[CALLS_ERR_INTERNAL] = { "INTERNAL", 500 },
 };
 
+/* Cut `s` where its valid UTF-8 ends: a truncation (%.64s, a full buffer) may have
+ * split a character, and jansson refuses such a string (the key would be lost). */
+static void utf8_cut(char *s) {
+	const char *end = NULL;
+	if(!g_utf8_validate(s, -1, &end))
+		*(char *)end = '\0';
+}
+
 void calls_error_set(calls_error *err, calls_error_code code, const char *fmt, ...) {
 	if(err == NULL)
 		return;
@@ -52,6 +60,7 @@ void calls_error_set(calls_error *err, calls_error_code code, const char *fmt, .
 	va_start(args, fmt);
 	g_vsnprintf(err->message, sizeof(err->message), fmt, args);
 	va_end(args);
+	utf8_cut(err->message);
 }
 
 const char *calls_error_code_name(calls_error_code code) {
@@ -612,6 +621,7 @@ static const char route_list[] =
 static gboolean parse_route(json_t *body, json_t *jsep, const char *request, calls_request *req, calls_error *err) {
 	req->via = CALLS_VIA_ROUTE;
 	g_strlcpy(req->name, request, sizeof(req->name));
+	utf8_cut(req->name);
 	const char *space = strchr(request, ' ');
 	if(space == NULL || space == request || space[1] != '/') {
 		calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
@@ -626,6 +636,7 @@ static gboolean parse_route(json_t *body, json_t *jsep, const char *request, cal
 	if(qmark != NULL) {
 		*qmark = '\0';
 		path_query = query_from_path(qmark + 1);
+		req->path_query = path_query;  /* owned by the request: fields borrow its strings */
 	}
 	size_t plen = strlen(path);
 	if(plen > 1 && path[plen - 1] == '/')
@@ -690,8 +701,6 @@ static gboolean parse_route(json_t *body, json_t *jsep, const char *request, cal
 	}
 	ok = check_jsep(spec, jsep, req, err);
 done:
-	if(path_query != NULL)
-		json_decref(path_query);
 	g_free(path);
 	return ok;
 }
@@ -702,6 +711,7 @@ static gboolean parse_event(json_t *body, json_t *jsep, const char *event, calls
 	req->via = CALLS_VIA_EVENT;
 	req->async = TRUE;
 	g_strlcpy(req->name, event, sizeof(req->name));
+	utf8_cut(req->name);
 	const op_spec *spec = NULL;
 	for(guint i = 0; i < G_N_ELEMENTS(specs) && spec == NULL; i++) {
 		if(specs[i].event != NULL && strcmp(specs[i].event, event) == 0)
@@ -808,7 +818,9 @@ void calls_request_clear(calls_request *req) {
 		json_decref(req->root);
 	if(req->jsep != NULL)
 		json_decref(req->jsep);
-	req->root = req->jsep = NULL;
+	if(req->path_query != NULL)
+		json_decref(req->path_query);
+	req->root = req->jsep = req->path_query = NULL;
 }
 
 /* ---- Outgoing JSON ----------------------------------------------------------------- */

@@ -128,6 +128,7 @@ typedef struct calls_request {
 	int max_temporal;             /* temporal layer cap, CALLS_UNSET or 0..2 */
 	json_t *root;                 /* referenced body: keeps the borrowed strings alive */
 	json_t *jsep;                 /* referenced jsep or NULL */
+	json_t *path_query;           /* the query written in a route's path, or NULL: keeps its strings alive */
 } calls_request;
 
 /* Validate a message `body` (and its optional `jsep`) into `req`. On failure

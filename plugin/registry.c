@@ -318,8 +318,11 @@ static void finish(calls_registry *reg, calls_call *call, const struct transitio
 			p->left_reason = CALLS_LEFT_MISSED;
 			p->left_at = now;
 		} else if(p->status == CALLS_PSTATUS_JOINED) {
-			p->status = CALLS_PSTATUS_LEFT;
-			p->left_reason = CALLS_LEFT_LEFT;
+			/* A call that failed to connect: whoever got no media through failed too
+			 * (their own connect timer may be due at this very moment) */
+			gboolean failed = (t->reason == CALLS_END_CONNECT_TIMEOUT && !p->media_flowing);
+			p->status = failed ? CALLS_PSTATUS_FAILED : CALLS_PSTATUS_LEFT;
+			p->left_reason = failed ? CALLS_LEFT_FAILED : CALLS_LEFT_LEFT;
 			p->left_at = now;
 		}
 		p->device = NULL;
@@ -379,6 +382,10 @@ static void settle(calls_registry *reg, calls_call *call, call_event hint, const
 		}
 	} else if(call->status == CALLS_STATUS_CONNECTING && count_status(call, CALLS_PSTATUS_FAILED) > 0) {
 		verdict = CE_CONNECT_FAILED;
+	} else if(hint != CE_DISCONNECTED) {
+		/* The last one still ringing missed it, or a late joiner failed to connect,
+		 * after the others had hung up: the call was hung up */
+		verdict = CE_HUNG_UP;
 	}
 	fire(reg, call, verdict, by, o);
 }
@@ -661,6 +668,11 @@ static void ring_invitees(calls_registry *reg, calls_call *call, const char *con
 		const calls_origin *o) {
 	gint64 now = calls_registry_now(reg);
 	GPtrArray *busy = g_ptr_array_new();
+	/* Everybody invited at once is in the call before anyone rings: each CALL_INCOMING lists them all */
+	for(guint i = 0; i < n; i++) {
+		if(calls_call_participant(call, ids[i]) == NULL)
+			participant_add(reg, call, ids[i], CALLS_ROLE_PARTICIPANT);
+	}
 	for(guint i = 0; i < n; i++) {
 		calls_participant *p = calls_call_participant(call, ids[i]);
 		if(p == NULL)
@@ -677,6 +689,13 @@ static void ring_invitees(calls_registry *reg, calls_call *call, const char *con
 		start_ringing(reg, p);
 		json_t *ev = calls_event_incoming(call, now);
 		deliver_to_user(reg, u, ev, NULL);
+		if(reg->env.notify != NULL) {
+			/* Event handlers learn whom it rings (on a copy: `ev` may still be on its way to devices) */
+			json_t *copy = json_deep_copy(ev);
+			json_object_set_new(json_object_get(copy, "data"), "userId", json_string(p->user_id));
+			reg->env.notify(reg->env.ctx, call, copy);
+			json_decref(copy);
+		}
 		json_decref(ev);
 	}
 	/* The caller learns who is busy; the busy callee learns who tried */

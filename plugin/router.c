@@ -209,6 +209,10 @@ static gboolean stored_call_has(json_t *call, const char *user_id) {
 
 static gboolean do_get(ctx *c) {
 	if(c->call != NULL) {
+		if(c->self == NULL) {
+			calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+			return FALSE;
+		}
 		reply(c, 200, wrap("call", call_json(c, c->call)));
 		return TRUE;
 	}
@@ -429,7 +433,11 @@ json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, co
 	c.origin.device = *dev;
 	c.origin.transaction = transaction;
 	gboolean ok = FALSE;
-	if(!parse_ok) {
+	if(*dev == NULL && req->op != CALLS_OP_REGISTER) {
+		/* An unregistered handle hears only this, whatever it sent */
+		calls_error_set(&c.err, CALLS_ERR_UNAUTHORIZED,
+			"register this handle first: {\"request\": \"register\", \"token\": \"<JWT>\"}");
+	} else if(!parse_ok) {
 		c.err = *parse_err;
 	} else if(req->op <= CALLS_OP_NONE || req->op >= CALLS_OP_COUNT || handlers[req->op].fn == NULL) {
 		calls_error_set(&c.err, CALLS_ERR_INTERNAL, "no handler for %s", req->name);

@@ -377,12 +377,16 @@ static void test_claims(void) {
 	refuse_grants(auth, "{\"sub\": {\"id\": \"u\"}}", "claim 'sub' must be a string");
 	refuse_grants(auth, "{\"sub\": [\"u\"]}", "claim 'sub' must be a string");
 	refuse_grants(auth, "{\"sub\": \"\"}", "claim 'sub' is empty");
-	refuse_grants(auth, "{\"sub\": \"a\\nb\"}", "claim 'sub' contains the control character U+000A");
-	refuse_grants(auth, "{\"sub\": \"a\\u0085b\"}", "control character U+0085");
+	/* a user id is one SDP token: visible ASCII, no space, at most 64 bytes */
+	refuse_grants(auth, "{\"sub\": \"a\\nb\"}", "claim 'sub' must be 1 to 64 visible ASCII characters");
+	refuse_grants(auth, "{\"sub\": \"a\\u0085b\"}", "claim 'sub' must be 1 to 64 visible ASCII characters");
+	refuse_grants(auth, "{\"sub\": \"a b\"}", "without spaces");
 	refuse_grants(auth, "{\"sub\": \"u\", \"name\": 5}", "claim 'name' must be a string");
 	refuse_grants(auth, "{\"sub\": \"u\", \"picture\": false}", "claim 'picture' must be a string");
 	refuse_grants(auth, "{\"sub\": \"u\", \"name\": \"a\\tb\"}", "claim 'name' contains the control character");
-	accept_grants(auth, "{\"sub\": \"josé-日本\"}", "josé-日本");
+	refuse_grants(auth, "{\"sub\": \"josé\"}", "claim 'sub' must be 1 to 64 visible ASCII characters");
+	accept_grants(auth, "{\"sub\": \"jose.silva@example.com\"}", "jose.silva@example.com");
+	accept_grants(auth, "{\"sub\": \"0b7e5f3c-8a6e-4c1e-9a77-6c2d8a1f0e42\"}", "0b7e5f3c-8a6e-4c1e-9a77-6c2d8a1f0e42");
 
 	/* lengths, in bytes */
 	GString *g = g_string_new(NULL);
@@ -392,7 +396,7 @@ static void test_claims(void) {
 	g_free(id);
 	id = g_strnfill(CALLS_USER_ID_MAX + 1, 'x');
 	g_string_printf(g, "{\"sub\": \"%s\"}", id);
-	refuse_grants(auth, g->str, "claim 'sub' is 129 bytes long; at most 128 are accepted");
+	refuse_grants(auth, g->str, "claim 'sub' must be 1 to 64 visible ASCII characters");
 	g_free(id);
 	char *name = g_strnfill(CALLS_USER_NAME_MAX + 1, 'n');
 	g_string_printf(g, "{\"sub\": \"u\", \"name\": \"%s\"}", name);
@@ -734,22 +738,24 @@ static void test_public_key_checks(void) {
 static void test_identity_check(void) {
 	g_assert_true(calls_identity_check("u", NULL, NULL, why, sizeof(why)));
 	g_assert_true(calls_identity_check("u", "Name", "https://x/y.png", why, sizeof(why)));
-	g_assert_true(calls_identity_check("ü", "", "", why, sizeof(why)));
+	g_assert_true(calls_identity_check("u-1", "Zoë", "", why, sizeof(why)));
+	g_assert_false(calls_identity_check("ü", "", "", why, sizeof(why)));
 	g_assert_false(calls_identity_check(NULL, NULL, NULL, why, sizeof(why)));
 	g_assert_nonnull(strstr(why, "userId is missing"));
 	g_assert_false(calls_identity_check("", NULL, NULL, why, sizeof(why)));
 	g_assert_false(calls_identity_check("a\x01", NULL, NULL, why, sizeof(why)));
-	g_assert_nonnull(strstr(why, "userId contains the control character U+0001"));
+	g_assert_nonnull(strstr(why, "userId must be 1 to 64 visible ASCII characters"));
 	g_assert_false(calls_identity_check("a\x7f", NULL, NULL, why, sizeof(why)));
+	g_assert_false(calls_identity_check("a b", NULL, NULL, why, sizeof(why)));
 	g_assert_false(calls_identity_check("\xff\xfe", NULL, NULL, why, sizeof(why)));
-	g_assert_nonnull(strstr(why, "userId is not valid UTF-8"));
+	g_assert_nonnull(strstr(why, "userId must be 1 to 64 visible ASCII characters"));
 	g_assert_false(calls_identity_check("u", "\xc3", NULL, why, sizeof(why)));
 	g_assert_nonnull(strstr(why, "userName is not valid UTF-8"));
 	g_assert_false(calls_identity_check("u", NULL, "a\nb", why, sizeof(why)));
 	g_assert_nonnull(strstr(why, "avatar contains"));
 	char *s = g_strnfill(CALLS_USER_ID_MAX + 1, 'x');
 	g_assert_false(calls_identity_check(s, NULL, NULL, why, sizeof(why)));
-	g_assert_nonnull(strstr(why, "userId is 129 bytes long"));
+	g_assert_nonnull(strstr(why, "userId must be 1 to 64"));
 	s[CALLS_USER_ID_MAX] = '\0';
 	g_assert_true(calls_identity_check(s, NULL, NULL, NULL, 0));
 	g_free(s);
