@@ -576,10 +576,14 @@ static gboolean sfu_subscribe(gpointer ctx, calls_call *call, calls_participant 
 	g_free(peer->transaction);
 	peer->transaction = g_strdup(transaction);
 	if(peer->room == room) {
-		/* Again on a subscribed handle: a fresh offer (after a lost PeerConnection, or to restart ICE) */
-		peer->restart_pending = restart;
-		peer->offer_pending = FALSE;
-		send_offer(sfu, peer);
+		/* Again on a subscribed handle: a fresh offer (after a lost PeerConnection, or to
+		 * restart ICE). If an offer still waits for its answer, the new one follows that
+		 * answer: an answer in flight must not be taken for the answer to the new offer. */
+		peer->restart_pending = peer->restart_pending || restart;
+		if(peer->offer_pending)
+			peer->offer_dirty = TRUE;
+		else
+			send_offer(sfu, peer);
 		return TRUE;
 	}
 	room_attach(room, peer, dev->user);
