@@ -33,6 +33,8 @@ STOCK_TRANSPORTS = Path("/usr/lib/x86_64-linux-gnu/janus/transports")
 STOCK_EVENTS = Path("/usr/lib/x86_64-linux-gnu/janus/events")
 REPO = Path(__file__).resolve().parents[3]
 ICE_INTERFACE = "va"
+# Janus under a slow tool (CALLS_JANUS_WRAPPER=valgrind ...) needs longer to start and stop
+TIMEOUT_SCALE = float(os.environ.get("CALLS_TIMEOUT_SCALE", "1"))
 
 _instances = itertools.count()
 
@@ -175,7 +177,9 @@ class JanusServer:
                 "machine's real interfaces. Run the tests through tests/integration/run.sh.")
         self._write_config()
         self._stop_requested = False
-        cmd = [JANUS_BIN, "-F", str(self.workdir / "conf"), "-P", str(self.workdir / "plugins"),
+        # CALLS_JANUS_WRAPPER runs Janus under a tool, e.g. "valgrind --leak-check=full --log-file=..."
+        wrapper = os.environ.get("CALLS_JANUS_WRAPPER", "").split()
+        cmd = [*wrapper, JANUS_BIN, "-F", str(self.workdir / "conf"), "-P", str(self.workdir / "plugins"),
                "-E", ICE_INTERFACE, "-r", self.rtp_port_range, "-L", str(self.log_path),
                "-N", "-o", "-D", "-d", str(self.debug_level), *self.extra_args]
         self.starts += 1
@@ -185,7 +189,7 @@ class JanusServer:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                          cwd=self.workdir)
         try:
-            self.info = self._wait_ready(timeout)
+            self.info = self._wait_ready(timeout * TIMEOUT_SCALE)
         except BaseException:
             self.stop()
             raise
@@ -247,7 +251,7 @@ class JanusServer:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * TIMEOUT_SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
