@@ -93,6 +93,8 @@ typedef struct calls_slot {
 	janus_vp8_simulcast_context vp8;
 	calls_counters out;
 	int substream;                  /* layer being forwarded, for stats */
+	/* REMB state: the subscriber's ICE thread only */
+	guint64 remb_share;             /* this slot's share of the last REMB */
 } calls_slot;
 
 typedef struct calls_fanout {

@@ -202,9 +202,18 @@ static void apply_remb(calls_table *t, guint32 bitrate, gint64 now) {
 				break;
 			cap--;
 		}
+		/* A receiver's estimate stays within about 1.5 times what it receives: after the
+		 * subscriber capped itself to a low layer, or right after going up, the estimate is
+		 * low without the link being poor. Go down only when the estimate falls (by more
+		 * than 10 %: congestion) and no longer carries the layer being forwarded now. */
+		int sending = __atomic_load_n(&slot->substream, __ATOMIC_RELAXED);
+		guint32 sending_need = sending >= 0 && sending < CALLS_LAYERS ?
+			__atomic_load_n(&slot->source->layer[sending].bitrate, __ATOMIC_RELAXED) : 0;
+		gboolean falling = share * 10 < slot->remb_share * 9;
+		slot->remb_share = share;
 		int current = g_atomic_int_get(&slot->link_cap);
 		gint64 changed = __atomic_load_n(&slot->link_changed, __ATOMIC_RELAXED);
-		if(cap < current) {
+		if(cap < current && falling && share < sending_need) {
 			g_atomic_int_set(&slot->link_cap, cap);
 			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
 		} else if(cap > current && now - changed >= HOLD_DOWN_US) {
