@@ -68,6 +68,7 @@ static const key_spec keys[] = {
 	{ "events",               KIND_BOOL,        FIELD(events),               0, 0, FALSE, NULL },
 	{ "presence",             KIND_BOOL,        FIELD(presence),             0, 0, FALSE, NULL },
 	{ "pli_interval",         KIND_NUMBER,      FIELD(pli_interval_ms),      100, 10000, FALSE, "ms" },
+	{ "media_timeout",        KIND_SECONDS,     FIELD(media_timeout_ms),     1000, 3600000, FALSE, NULL },
 };
 
 static const char *const video_codecs[] = { "vp8", "vp9", "h264", "av1" };
@@ -95,6 +96,7 @@ void calls_config_init(calls_config *cfg) {
 	cfg->events = TRUE;
 	cfg->presence = FALSE;
 	cfg->pli_interval_ms = 500;
+	cfg->media_timeout_ms = 5000;
 }
 
 /* Forget a secret before freeing it. */

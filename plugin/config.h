@@ -40,6 +40,8 @@ typedef struct calls_config {
 	gboolean events;             /* notify event handlers, default TRUE */
 	gboolean presence;           /* GET /users/online, default FALSE */
 	guint pli_interval_ms;       /* pli_interval, ms: least time between two PLIs to one publisher stream, default 500, 100..10000 */
+	guint media_timeout_ms;      /* media_timeout, seconds, default 5: a publisher silent for so long
+	                              * counts as disconnected (its reconnect grace starts) */
 } calls_config;
 
 void calls_config_init(calls_config *cfg);    /* every default */

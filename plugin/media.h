@@ -133,7 +133,8 @@ struct calls_peer {
 	calls_session *session;         /* the owner (not referenced) */
 	janus_mutex lock;               /* guards `table` swaps and takes */
 	calls_table *table;
-	volatile gint media_seen;       /* publisher: first packet since setup reported */
+	volatile gint media_seen;       /* publisher: first packet since setup (or silence) reported */
+	gint64 last_rtp;                /* publisher: monotonic µs of its last packet (__atomic access) */
 	/* worker */
 	calls_room *room;
 	char *user_id;
@@ -154,6 +155,7 @@ struct calls_room {
 	calls_call *call;               /* borrowed: the room dies with the call */
 	GPtrArray *peers;               /* calls_peer*; their sessions referenced */
 	calls_sdp_codecs codecs;
+	gboolean sync_scheduled;        /* a room_sync waits on the worker */
 };
 
 /* Tables (sfu.c builds them, relay.c reads them). */

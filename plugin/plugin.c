@@ -368,6 +368,7 @@ static int calls_init(janus_callbacks *callback, const char *config_path) {
 	calls_sfu_settings sfu_settings = {
 		.videocodecs = state.config.videocodecs,
 		.pli_interval_ms = state.config.pli_interval_ms,
+		.media_timeout_ms = state.config.media_timeout_ms,
 	};
 	state.sfu = calls_sfu_new(&sfu_settings, state.worker);
 	state.sessions = g_hash_table_new_full(NULL, NULL, NULL, session_unref_notify);

@@ -151,6 +151,7 @@ void calls_sfu_incoming_rtp(calls_sfu *sfu, calls_session *s, janus_plugin_rtp *
 	if(!g_atomic_int_get(&peer->media_seen) && g_atomic_int_compare_and_exchange(&peer->media_seen, 0, 1))
 		calls_sfu_report_media(s, t);
 	gint64 now = janus_get_monotonic_time();
+	__atomic_store_n(&peer->last_rtp, now, __ATOMIC_RELAXED);
 	janus_rtp_header *header = (janus_rtp_header *)packet->buffer;
 	int layer = layer_of(stream, packet->buffer, packet->length, ntohl(header->ssrc));
 	count(&stream->in, packet->length, now);

@@ -32,8 +32,10 @@
 struct calls_sfu {
 	char **videocodecs;
 	guint pli_interval_ms;
+	guint media_timeout_ms;
 	calls_worker *worker;
 	calls_registry *reg;
+	guint watchdog;           /* timer looking for silent publishers */
 };
 
 /* The relay's first-packet notice needs to find us from an ICE thread. */
@@ -370,6 +372,33 @@ static void room_sync(calls_sfu *sfu, calls_room *room) {
 	}
 }
 
+typedef struct sync_job {
+	calls_sfu *sfu;
+	char call_id[CALLS_UUID_LEN + 1];
+} sync_job;
+
+static void run_sync(gpointer data) {
+	sync_job *job = data;
+	calls_call *call = job->sfu->reg ? calls_registry_find(job->sfu->reg, job->call_id) : NULL;
+	calls_room *room = call ? call->media : NULL;
+	if(room == NULL)
+		return;   /* the call ended meanwhile: nobody needs a new offer */
+	room->sync_scheduled = FALSE;
+	room_sync(job->sfu, room);
+}
+
+/* Reconcile the room when the current operation is over. Somebody leaving
+ * may end the call in the same operation, and the others' re-offers would
+ * then be for PeerConnections about to close. */
+static void schedule_sync(calls_sfu *sfu, calls_room *room) {
+	if(room->sync_scheduled)
+		return;
+	sync_job *job = g_new0(sync_job, 1);
+	job->sfu = sfu;
+	g_strlcpy(job->call_id, room->call->id, sizeof(job->call_id));
+	room->sync_scheduled = calls_worker_post(sfu->worker, run_sync, job, g_free);
+}
+
 /* ---- Offers to subscribers ------------------------------------------------------------ */
 
 static void send_offer(calls_sfu *sfu, calls_peer *sub) {
@@ -610,8 +639,14 @@ static gboolean sfu_subscriber_answer(gpointer ctx, calls_call *call, calls_devi
 	for(guint i = 0; i < sub->offered && i < sub->mlines->len; i++) {
 		calls_sub_mline *m = g_ptr_array_index(sub->mlines, i);
 		if(m->slot != NULL && m->slot == m->offered_slot) {
+			gboolean was_ready = g_atomic_int_get(&m->slot->ready);
 			g_atomic_int_set(&m->slot->ready, accepted[i]);
-			if(accepted[i])
+			/* Only an m-line that starts receiving needs a key frame: asking for the
+			 * ones already flowing would spend the publisher's PLI budget
+			 * (pli_interval) and delay the next newcomer's picture. And a
+			 * PeerConnection still coming up gets its key frames at setup_media:
+			 * one asked now would arrive before it can be decrypted. */
+			if(accepted[i] && !was_ready && g_atomic_int_get(&sub->session->media_up))
 				calls_stream_want_keyframe(m->slot->source);
 		}
 	}
@@ -719,7 +754,7 @@ void calls_sfu_participant_gone(calls_sfu *sfu, calls_call *call, calls_particip
 		if(g_strcmp0(peer->user_id, p->user_id) == 0)
 			room_detach(peer, TRUE);
 	}
-	room_sync(sfu, room);
+	schedule_sync(sfu, room);
 }
 
 void calls_sfu_media_flags(calls_sfu *sfu, calls_call *call, calls_participant *p) {
@@ -855,12 +890,46 @@ void calls_sfu_report_media(calls_session *s, const calls_table *t) {
 	calls_worker_post(sfu->worker, run_media_notice, n, media_notice_free);
 }
 
+/* ---- Silent publishers ------------------------------------------------------------------------ */
+
+/* Janus does not hang up a PeerConnection whose network silently went away,
+ * so a publisher that sends nothing for media_timeout is treated as if its
+ * PeerConnection went down: the participant's reconnect grace starts. Its next
+ * packet reports its media again (media_seen), which ends the grace. */
+static gboolean watch_publishers(gpointer data) {
+	calls_sfu *sfu = data;
+	if(sfu->reg == NULL)
+		return G_SOURCE_CONTINUE;
+	gint64 now = janus_get_monotonic_time();
+	GPtrArray *calls = calls_registry_all_calls(sfu->reg);
+	for(guint i = 0; i < calls->len; i++) {
+		calls_call *call = g_ptr_array_index(calls, i);
+		calls_room *room = call->media;
+		for(guint j = 0; room != NULL && j < room->peers->len; j++) {
+			calls_peer *peer = g_ptr_array_index(room->peers, j);
+			if(peer->role != CALLS_PEER_PUBLISHER || !g_atomic_int_get(&peer->session->media_up) ||
+					now - __atomic_load_n(&peer->last_rtp, __ATOMIC_RELAXED) < (gint64)sfu->media_timeout_ms * 1000 ||
+					!g_atomic_int_compare_and_exchange(&peer->media_seen, 1, 0))
+				continue;
+			calls_participant *p = calls_call_participant(call, peer->user_id);
+			JANUS_LOG(LOG_INFO, "[calls] %s: no media from %s for %u ms: reconnect grace\n", call->id,
+				peer->user_id, sfu->media_timeout_ms);
+			if(p != NULL && p->device != NULL && p->device->conn == peer->session)
+				calls_registry_media_down(sfu->reg, p);
+		}
+	}
+	g_ptr_array_unref(calls);
+	calls_registry_flush(sfu->reg);
+	return G_SOURCE_CONTINUE;
+}
+
 /* ---- Lifecycle ------------------------------------------------------------------------------- */
 
 calls_sfu *calls_sfu_new(const calls_sfu_settings *settings, calls_worker *worker) {
 	calls_sfu *sfu = g_new0(calls_sfu, 1);
 	sfu->videocodecs = g_strdupv(settings->videocodecs);
 	sfu->pli_interval_ms = settings->pli_interval_ms;
+	sfu->media_timeout_ms = settings->media_timeout_ms;
 	sfu->worker = worker;
 	instance = sfu;
 	return sfu;
@@ -868,6 +937,12 @@ calls_sfu *calls_sfu_new(const calls_sfu_settings *settings, calls_worker *worke
 
 void calls_sfu_set_registry(calls_sfu *sfu, calls_registry *reg) {
 	sfu->reg = reg;
+	if(reg != NULL && sfu->watchdog == 0 && sfu->media_timeout_ms > 0)
+		sfu->watchdog = calls_worker_timer_add(sfu->worker, MIN(sfu->media_timeout_ms / 2, 1000), watch_publishers, sfu);
+	if(reg == NULL && sfu->watchdog != 0) {
+		calls_worker_timer_remove(sfu->worker, sfu->watchdog);
+		sfu->watchdog = 0;
+	}
 }
 
 void calls_sfu_free(calls_sfu *sfu) {

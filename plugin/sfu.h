@@ -29,9 +29,11 @@ typedef struct calls_sfu calls_sfu;
 typedef struct calls_sfu_settings {
 	char **videocodecs;        /* by preference: "vp8", "vp9", "h264", "av1" */
 	guint pli_interval_ms;     /* least time between two PLIs to one publisher stream */
+	guint media_timeout_ms;    /* a publisher silent for so long counts as disconnected */
 } calls_sfu_settings;
 
 calls_sfu *calls_sfu_new(const calls_sfu_settings *settings, calls_worker *worker);
+/* Bind to the registry (worker thread; NULL unbinds before the registry goes). */
 void calls_sfu_set_registry(calls_sfu *sfu, calls_registry *reg);
 void calls_sfu_free(calls_sfu *sfu);
 

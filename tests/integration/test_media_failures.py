@@ -177,3 +177,62 @@ async def test_one_without_media_in_group_call_fails_alone(janus_factory, party)
     party.no_errors()
 
 
+
+
+def _senders(p):
+    return [s for s in p.tx.pc.getSenders() if s.track is not None]
+
+
+async def test_silent_publisher_gets_the_grace_then_leaves(janus_factory, party):
+    """A publisher whose network silently went away (its PeerConnection stays up in
+    Janus, nothing arrives) is noticed after media_timeout: the reconnect grace
+    starts, and without media it is LEFT with reason DISCONNECTED."""
+    await party.start(janus_factory, reconnect_grace=GRACE, media_timeout=1)
+    alice, bob = await party.users("alice", "bob")
+    call_id = await party.call(alice, [bob], "VIDEO")
+    await party.media(call_id, alice, bob)
+    await bob.wait("CALL_STATUS_CHANGED", callId=call_id, status="CONNECTED")
+    await party.all_see_all([alice, bob], frames=20, timeout=20)
+
+    # Alice stops sending anything, without closing her PeerConnection
+    silent_at = time.monotonic()
+    for sender in _senders(alice):
+        sender.replaceTrack(None)
+    left = await bob.wait("CALL_PARTICIPANT_LEFT", timeout=1 + GRACE + 10, callId=call_id, userId="alice")
+    waited = time.monotonic() - silent_at
+    assert left["reason"] == "DISCONNECTED", left
+    # not before the silence was noticed and the grace ran out
+    assert waited >= GRACE, f"alice left {waited:.1f} s after going silent, the grace is {GRACE} s"
+    ended = await bob.wait("CALL_ENDED", callId=call_id)
+    assert (ended["status"], ended["reason"]) == ("ENDED", "DISCONNECTED"), ended
+    assert alice.seen("CALL_PARTICIPANT_LEFT", userId="alice", reason="DISCONNECTED")
+
+
+async def test_silent_publisher_back_within_grace_stays(janus_factory, party):
+    await party.start(janus_factory, reconnect_grace=GRACE, media_timeout=1)
+    alice, bob = await party.users("alice", "bob")
+    call_id = await party.call(alice, [bob], "VIDEO")
+    await party.media(call_id, alice, bob)
+    await bob.wait("CALL_STATUS_CHANGED", callId=call_id, status="CONNECTED")
+    await party.all_see_all([alice, bob], frames=20, timeout=20)
+
+    senders = [(s, s.track) for s in _senders(alice)]
+    silent_at = time.monotonic()
+    for sender, _ in senders:
+        sender.replaceTrack(None)
+    await asyncio.sleep(2.5)   # the silence is noticed (media_timeout 1 s): the grace runs
+    await still_for(0.5, lambda: bob.frames("alice", "video"), "bob decoding alice while she is silent")
+    for sender, track in senders:
+        sender.replaceTrack(track)
+    assert time.monotonic() - silent_at < GRACE, "the test was too slow to come back within the grace"
+    await rises_by(20, lambda: bob.frames("alice", "video"), "bob decoding alice's video again")
+    await rises_by(20, lambda: bob.frames("alice", "audio"), "bob hearing alice again")
+
+    # Past the grace: nobody left, the call goes on
+    await asyncio.sleep(max(0.0, silent_at + GRACE + 1.5 - time.monotonic()))
+    for p in (alice, bob):
+        assert p.seen("CALL_PARTICIPANT_LEFT") == [], p.seen("CALL_PARTICIPANT_LEFT")
+        assert p.seen("CALL_ENDED") == []
+    call = (await bob.route(f"GET /calls/{call_id}"))["call"]
+    assert call["status"] == "CONNECTED"
+    assert {p["userId"]: p["status"] for p in call["participants"]} == {"alice": "JOINED", "bob": "JOINED"}

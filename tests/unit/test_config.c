@@ -54,6 +54,7 @@ static void test_defaults(void) {
 	g_assert_true(cfg.events);
 	g_assert_false(cfg.presence);
 	g_assert_cmpuint(cfg.pli_interval_ms, ==, 500);
+	g_assert_cmpuint(cfg.media_timeout_ms, ==, 5000);
 
 	/* the defaults alone do not start: jwt needs a key */
 	GError *error = NULL;
@@ -164,6 +165,12 @@ static void test_numbers(void) {
 	set_bad(&cfg, "pli_interval", "10001", "keeping 10000ms");
 	set_bad(&cfg, "pli_interval", "0.5", NULL);
 	g_assert_cmpuint(cfg.pli_interval_ms, ==, 10000);
+	/* media_timeout: decimal seconds, at least 1 s */
+	set_ok(&cfg, "media_timeout", "2.5");
+	g_assert_cmpuint(cfg.media_timeout_ms, ==, 2500);
+	set_bad(&cfg, "media_timeout", "0.5", "media_timeout");
+	set_bad(&cfg, "media_timeout", "soon", "media_timeout");
+	g_assert_cmpuint(cfg.media_timeout_ms, ==, 2500);
 	calls_config_clear(&cfg);
 }
 
@@ -371,7 +378,7 @@ static void test_describe(void) {
 	g_assert_cmpstr(line, ==, "auth=jwt jwt_secret=(unset) jwt_public_key=(unset) ring_timeout=45s "
 		"connect_timeout=30s reconnect_grace=20s max_participants=16 max_calls_per_minute=20 "
 		"max_live_calls=1000 db_path=/var/lib/janus/calls.db videocodec=vp8 audiocodec=opus "
-		"events=true presence=false pli_interval=500ms");
+		"events=true presence=false pli_interval=500ms media_timeout=5s");
 	g_free(line);
 
 	set_ok(&cfg, "jwt_secret", "top-secret-value");
