@@ -155,24 +155,31 @@ async def make_users(conns, prefix, n):
     return users
 
 
-async def pair_loop(caller, callee, deadline, latencies, counts):
-    timeout = 10
+async def one_call(caller, callee, latencies, timeout=10):
+    """CALL_INITIATE -> CALL_INCOMING -> CALL_ANSWER -> JOINED -> CALL_END -> CALL_ENDED (both)."""
+    incoming = callee.expect("CALL_INCOMING")
+    started = caller.expect("CALL_STARTED")
+    t0 = time.perf_counter()
+    await caller.event("CALL_INITIATE", {"participantIds": [callee.user_id], "type": "VIDEO"})
+    t1, inc = await asyncio.wait_for(incoming, timeout)
+    await asyncio.wait_for(started, timeout)
+    latencies.append((t1 - t0) * 1000)
+    call_id = inc["callId"]
+    joined = caller.expect("CALL_PARTICIPANT_JOINED")
+    await callee.event("CALL_ANSWER", {"callId": call_id})
+    await asyncio.wait_for(joined, timeout)
+    ended_a, ended_b = caller.expect("CALL_ENDED"), callee.expect("CALL_ENDED")
+    await caller.event("CALL_END", {"callId": call_id})
+    await asyncio.wait_for(asyncio.gather(ended_a, ended_b), timeout)
+
+
+async def pair_loop(caller, callee, deadline, latencies, counts, pause=0.0):
+    """Calls back to back until the deadline (with `pause` between two: a light load)."""
     while time.perf_counter() < deadline:
-        incoming = callee.expect("CALL_INCOMING")
-        started = caller.expect("CALL_STARTED")
-        t0 = time.perf_counter()
-        await caller.event("CALL_INITIATE", {"participantIds": [callee.user_id], "type": "VIDEO"})
-        t1, inc = await asyncio.wait_for(incoming, timeout)
-        await asyncio.wait_for(started, timeout)
-        latencies.append((t1 - t0) * 1000)
-        call_id = inc["callId"]
-        joined = caller.expect("CALL_PARTICIPANT_JOINED")
-        await callee.event("CALL_ANSWER", {"callId": call_id})
-        await asyncio.wait_for(joined, timeout)
-        ended_a, ended_b = caller.expect("CALL_ENDED"), callee.expect("CALL_ENDED")
-        await caller.event("CALL_END", {"callId": call_id})
-        await asyncio.wait_for(asyncio.gather(ended_a, ended_b), timeout)
+        await one_call(caller, callee, latencies)
         counts[0] += 1
+        if pause:
+            await asyncio.sleep(pause)
 
 
 def rss_kib(pid):
@@ -191,11 +198,16 @@ async def bench(args, server):
     pid = server.proc.pid
     conns = [await Connection.open(server.url) for _ in range(args.connections)]
 
-    # 1 + 2: throughput and ring latency
+    # 1 + 2: throughput and ring latency at saturation, then ring latency at a light load
     users = await make_users(conns, "u", args.pairs * 2)
     callers, callees = users[:args.pairs], users[args.pairs:]
     latencies, counts = [], [0]
     await pair_loop(callers[0], callees[0], time.perf_counter() + 1, [], [0])   # warm-up
+    light, light_counts = [], [0]
+    light_pairs = min(args.light_pairs, args.pairs)
+    light_deadline = time.perf_counter() + args.light_seconds
+    await asyncio.gather(*(pair_loop(a, b, light_deadline, light, light_counts, args.light_interval)
+                           for a, b in zip(callers[:light_pairs], callees[:light_pairs])))
     cpu0, wall0, own0 = cpu_seconds(pid), time.perf_counter(), time.process_time()
     deadline = wall0 + args.seconds
     await asyncio.gather(*(pair_loop(a, b, deadline, latencies, counts) for a, b in zip(callers, callees)))
@@ -235,7 +247,12 @@ async def bench(args, server):
           f"{n} calls, {n / wall:.1f} calls/s")
     print(f"    Janus CPU {janus_cpu:.2f} s ({100 * janus_cpu / wall:.0f}% of a core, "
           f"{1000 * janus_cpu / max(n, 1):.2f} ms per call); client CPU {100 * own_cpu / wall:.0f}% of a core")
-    print(f"  ring latency (CALL_INITIATE sent -> CALL_INCOMING received), n={len(latencies)}: "
+    print(f"  ring latency (CALL_INITIATE sent -> CALL_INCOMING received):")
+    print(f"    light load ({light_pairs} pairs, a call every {args.light_interval * 1000:.0f} ms each, "
+          f"{light_counts[0] / args.light_seconds:.0f} calls/s), n={len(light)}: "
+          f"p50 {percentile(light, 50):.2f} ms, p95 {percentile(light, 95):.2f} ms, "
+          f"p99 {percentile(light, 99):.2f} ms")
+    print(f"    saturated ({args.pairs} pairs as fast as they can), n={len(latencies)}: "
           f"p50 {percentile(latencies, 50):.2f} ms, p95 {percentile(latencies, 95):.2f} ms, "
           f"p99 {percentile(latencies, 99):.2f} ms, mean {statistics.fmean(latencies):.2f} ms")
     print(f"  memory: {args.live} live ringing calls: Janus RSS {rss_users / 1024:.1f} -> {rss_live / 1024:.1f} MiB, "
@@ -250,6 +267,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=20, help="duration of the throughput run")
     ap.add_argument("--live", type=int, default=1000, help="live calls for the memory measurement")
     ap.add_argument("--connections", type=int, default=8, help="WebSocket connections the users share")
+    ap.add_argument("--light-pairs", type=int, default=10, help="pairs of the light-load latency run")
+    ap.add_argument("--light-seconds", type=float, default=5, help="duration of the light-load latency run")
+    ap.add_argument("--light-interval", type=float, default=0.1, help="pause between two calls of a pair (s)")
     args = ap.parse_args()
     if os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {1})

@@ -40,6 +40,7 @@
 #define CALLS_VERSION_STRING "0.1.0"
 #endif
 #define CALLS_TOUCH_INTERVAL_MS 10000
+#define PERSIST_DELAY_MS 50          /* most a change waits before it is written */
 
 /* ---- The plugin descriptor ------------------------------------------------------ */
 
@@ -112,6 +113,7 @@ static struct {
 	calls_router *router;      /* worker only */
 	calls_sfu *sfu;
 	guint touch_timer;
+	guint flush_timer;         /* a write of the queued calls is due */
 	GHashTable *sessions;      /* janus_plugin_session* -> calls_session* */
 	janus_mutex sessions_mutex;
 } state;
@@ -175,17 +177,35 @@ static void env_deliver(gpointer ctx, void *conn, const char *transaction, json_
 			json_string_value(json_object_get(event, "event")), rc);
 }
 
+/* Changes reach the store in batches: each change queues the call's latest
+ * state, and a flush PERSIST_DELAY_MS later writes every queued call in one
+ * transaction. A call that changes several times in between is written once;
+ * reads of the store flush first, so nobody reads stale history. */
+static gboolean flush_store(gpointer data) {
+	state.flush_timer = 0;
+	GError *error = NULL;
+	if(state.store != NULL && !calls_store_flush(state.store, &error)) {
+		JANUS_LOG(LOG_ERR, "[calls] could not write %u call(s) to the history (will retry): %s\n",
+			calls_store_queued(state.store), error ? error->message : "?");
+		g_clear_error(&error);
+		state.flush_timer = calls_worker_timer_add(state.worker, 1000, flush_store, NULL);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 static void env_persist(gpointer ctx, const calls_call *call) {
 	if(state.store == NULL)
 		return;
 	gint64 now = g_get_real_time();
 	json_t *j = calls_json_call(call, now);
 	GError *error = NULL;
-	if(!calls_store_save(state.store, j, !calls_status_is_final(call->status), now, &error)) {
+	if(!calls_store_queue(state.store, j, !calls_status_is_final(call->status), now, &error)) {
 		JANUS_LOG(LOG_ERR, "[calls] could not store call %s: %s\n", call->id, error ? error->message : "?");
 		g_clear_error(&error);
 	}
 	json_decref(j);
+	if(state.flush_timer == 0)
+		state.flush_timer = calls_worker_timer_add(state.worker, PERSIST_DELAY_MS, flush_store, NULL);
 }
 
 static void env_notify(gpointer ctx, const calls_call *call, json_t *event) {
@@ -312,14 +332,17 @@ static void setup_on_worker(gpointer data) {
 }
 
 static void teardown_on_worker(gpointer data) {
+	calls_router_free(state.router);
+	state.router = NULL;
+	calls_sfu_set_registry(state.sfu, NULL);
+	calls_registry_free(state.registry);   /* may queue last changes: calls_store_close writes them */
+	state.registry = NULL;
 	if(state.touch_timer != 0)
 		calls_worker_timer_remove(state.worker, state.touch_timer);
 	state.touch_timer = 0;
-	calls_router_free(state.router);
-	state.router = NULL;
-	calls_registry_free(state.registry);
-	state.registry = NULL;
-	calls_sfu_set_registry(state.sfu, NULL);
+	if(state.flush_timer != 0)
+		calls_worker_timer_remove(state.worker, state.flush_timer);
+	state.flush_timer = 0;
 }
 
 /* ---- Lifecycle ------------------------------------------------------------------------------ */

@@ -163,6 +163,7 @@ enum { HISTORY_USER = 1, HISTORY_CHAT, HISTORY_TYPE, HISTORY_STATUS, HISTORY_LIM
 
 struct calls_store {
 	sqlite3 *db;
+	GHashTable *queued;  /* call id -> queued_call: saves waiting for calls_store_flush */
 	gboolean batch;      /* between calls_store_begin and calls_store_commit */
 	gboolean batch_ok;   /* no write of the batch has failed */
 	sqlite3_stmt *begin_read, *begin_write, *commit, *rollback;
@@ -171,6 +172,19 @@ struct calls_store {
 	sqlite3_stmt *touch_live, *list_live;
 	sqlite3_stmt *history_page[FILTER_VARIANTS], *history_count[FILTER_VARIANTS];
 };
+
+/* A save waiting in the write-behind queue (calls_store_queue). */
+typedef struct queued_call {
+	json_t *call;
+	gboolean live;
+	gint64 now_usec;
+} queued_call;
+
+static void queued_call_free(gpointer data) {
+	queued_call *q = data;
+	json_decref(q->call);
+	g_free(q);
+}
 
 /* ---- SQLite helpers ------------------------------------------------------------ */
 
@@ -613,6 +627,7 @@ calls_store *calls_store_open(const char *path, gint64 now_usec, int *closed, GE
 		return NULL;
 	}
 	calls_store *s = g_new0(calls_store, 1);
+	s->queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queued_call_free);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	gboolean ok = (sqlite3_open_v2(path, &s->db, flags, NULL) == SQLITE_OK);
 	if(!ok) {
@@ -641,6 +656,13 @@ calls_store *calls_store_open(const char *path, gint64 now_usec, int *closed, GE
 void calls_store_close(calls_store *s) {
 	if(s == NULL)
 		return;
+	GError *error = NULL;
+	if(s->db != NULL && !calls_store_flush(s, &error)) {
+		g_warning("calls: %u queued call(s) could not be written before closing the store: %s",
+			calls_store_queued(s), error ? error->message : "?");
+		g_clear_error(&error);
+	}
+	g_hash_table_destroy(s->queued);
 	sqlite3_stmt *all[] = {
 		s->begin_read, s->begin_write, s->commit, s->rollback,
 		s->upsert_call, s->delete_participants, s->insert_participant,
@@ -663,6 +685,46 @@ gboolean calls_store_save(calls_store *store, json_t *call, gboolean live, gint6
 	if(!check_call(call, error) || !atomic_begin(store, store->begin_write, error))
 		return FALSE;
 	return atomic_end(store, write_call(store, call, live, now_usec, error), error);
+}
+
+/* ---- Write-behind ----------------------------------------------------------------------------- */
+
+gboolean calls_store_queue(calls_store *store, json_t *call, gboolean live, gint64 now_usec, GError **error) {
+	g_return_val_if_fail(store != NULL, FALSE);
+	if(!check_call(call, error))
+		return FALSE;
+	queued_call *q = g_new0(queued_call, 1);
+	q->call = json_incref(call);
+	q->live = live;
+	q->now_usec = now_usec;
+	/* A later state of the same call replaces the earlier one: only the last is written */
+	g_hash_table_replace(store->queued, g_strdup(json_string_value(json_object_get(call, "id"))), q);
+	return TRUE;
+}
+
+guint calls_store_queued(calls_store *store) {
+	return store != NULL ? g_hash_table_size(store->queued) : 0;
+}
+
+gboolean calls_store_flush(calls_store *store, GError **error) {
+	g_return_val_if_fail(store != NULL, FALSE);
+	if(g_hash_table_size(store->queued) == 0 || store->batch)
+		return TRUE;
+	if(!calls_store_begin(store, error))
+		return FALSE;
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, store->queued);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		queued_call *q = value;
+		if(!calls_store_save(store, q->call, q->live, q->now_usec, NULL))
+			break;
+	}
+	/* Written: forget them. Not written (the batch rolled back): keep them for the next flush */
+	if(!calls_store_commit(store, error))
+		return FALSE;
+	g_hash_table_remove_all(store->queued);
+	return TRUE;
 }
 
 gboolean calls_store_begin(calls_store *store, GError **error) {
@@ -693,6 +755,8 @@ gboolean calls_store_commit(calls_store *store, GError **error) {
 
 gboolean calls_store_touch_live(calls_store *store, gint64 now_usec, GError **error) {
 	g_return_val_if_fail(store != NULL, FALSE);
+	if(!calls_store_flush(store, error))
+		return FALSE;
 	sqlite3_bind_int64(store->touch_live, 1, now_usec);
 	return run(store, store->touch_live, "marking live calls as seen", error);
 }
@@ -705,6 +769,8 @@ json_t *calls_store_get(calls_store *store, const char *call_id, GError **error)
 		invalid(error, "no call id");
 		return NULL;
 	}
+	if(!calls_store_flush(store, error))
+		return NULL;
 	return read_call(store, call_id, error);
 }
 
@@ -757,6 +823,8 @@ json_t *calls_store_history(calls_store *store, const calls_history_query *query
 		invalid(error, "the history query needs a user id");
 		return NULL;
 	}
+	if(!calls_store_flush(store, error))
+		return NULL;
 	if(query->page < 1 || query->limit < 1 || query->limit > 100) {
 		invalid(error, "page must be 1 or more and limit from 1 to 100 (got page %d, limit %d)",
 			query->page, query->limit);

@@ -60,6 +60,18 @@ gboolean calls_store_save(calls_store *store, json_t *call, gboolean live, gint6
 gboolean calls_store_begin(calls_store *store, GError **error);
 gboolean calls_store_commit(calls_store *store, GError **error);
 
+/* Write-behind: keep the call's latest state to be written by the next
+ * calls_store_flush(), which writes everything queued in one transaction (a
+ * later state of a call replaces an earlier one, so a call that changed five
+ * times between two flushes is written once). The JSON is checked at once and
+ * referenced. Every read (get, history, touch_live) and calls_store_close()
+ * flush first, so a reader always sees every queued write. */
+gboolean calls_store_queue(calls_store *store, json_t *call, gboolean live, gint64 now_usec, GError **error);
+/* Write what is queued. On failure the queue is kept, for the next flush. */
+gboolean calls_store_flush(calls_store *store, GError **error);
+/* How many calls wait in the queue. */
+guint calls_store_queued(calls_store *store);
+
 /* Mark every live call as seen alive at `now_usec` (called periodically: it
  * bounds the error of endedAt for calls closed on restart). */
 gboolean calls_store_touch_live(calls_store *store, gint64 now_usec, GError **error);

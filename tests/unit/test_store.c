@@ -905,6 +905,115 @@ static void test_sqlite_failure_rolls_back(void) {
 	g_free(path);
 }
 
+/* ---- Write-behind ------------------------------------------------------------ */
+
+static void queue(calls_store *store, json_t *call, gboolean live, gint64 now) {
+	GError *error = NULL;
+	g_assert_true(calls_store_queue(store, call, live, now, &error));
+	g_assert_no_error(error);
+}
+
+static void test_queue_flush(void) {
+	char *path = db_path();
+	calls_store *store = open_store(path, 1, NULL);
+	json_t *ringing = call_new("call-q", "chat", "VIDEO", "RINGING", "2025-11-29T10:00:00.000Z",
+		json_pack("[o, o]", participant("ann", "INITIATOR", "JOINED", "2025-11-29T10:00:00.000Z", NULL),
+			participant("ben", "PARTICIPANT", "RINGING", NULL, NULL)));
+	json_t *ended = call_new("call-q", "chat", "VIDEO", "DECLINED", "2025-11-29T10:00:00.000Z",
+		json_pack("[o, o]", participant("ann", "INITIATOR", "LEFT", "2025-11-29T10:00:00.000Z", NULL),
+			participant("ben", "PARTICIPANT", "DECLINED", NULL, NULL)));
+
+	/* queued: nothing on disk yet */
+	queue(store, ringing, TRUE, 2);
+	queue(store, ended, FALSE, 3);
+	g_assert_cmpuint(calls_store_queued(store), ==, 1);   /* the later state replaced the earlier */
+	char *count = text_on_file(path, "SELECT count(*) FROM calls");
+	g_assert_cmpstr(count, ==, "0");
+	g_free(count);
+
+	/* a flush writes it: the last state, once */
+	GError *error = NULL;
+	g_assert_true(calls_store_flush(store, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(calls_store_queued(store), ==, 0);
+	char *status = text_on_file(path, "SELECT status FROM calls WHERE id = 'call-q'");
+	g_assert_cmpstr(status, ==, "DECLINED");
+	g_free(status);
+	g_assert_true(calls_store_flush(store, &error));   /* nothing queued: nothing to do */
+
+	/* every read sees what is queued */
+	json_t *missed = call_new("call-r", NULL, "AUDIO", "MISSED", "2025-11-29T11:00:00.000Z",
+		json_pack("[o, o]", participant("ann", "INITIATOR", "LEFT", NULL, NULL),
+			participant("cid", "PARTICIPANT", "MISSED", NULL, NULL)));
+	queue(store, missed, FALSE, 4);
+	json_t *got = get(store, "call-r");
+	g_assert_true(json_equal(got, missed));
+	json_decref(got);
+	queue(store, ringing, TRUE, 5);   /* call-q live again (a re-invite): out of the history */
+	calls_history_query q = { .user_id = "ann", .page = 1, .limit = 10 };
+	int total = 0;
+	json_t *calls = history(store, &q, &total);
+	char *ids = ids_of(calls);
+	g_assert_cmpstr(ids, ==, "call-r");
+	g_assert_cmpint(total, ==, 1);
+	g_free(ids);
+	json_decref(calls);
+
+	/* a bad call is refused at once, and queues nothing */
+	json_t *bad = json_pack("{s:s}", "id", "call-bad");
+	g_assert_false(calls_store_queue(store, bad, FALSE, 6, &error));
+	g_assert_error(error, CALLS_STORE_ERROR, CALLS_STORE_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpuint(calls_store_queued(store), ==, 0);
+
+	/* closing writes what is still queued */
+	queue(store, ended, FALSE, 7);
+	calls_store_close(store);
+	store = open_store(path, 8, NULL);
+	got = get(store, "call-q");
+	g_assert_true(json_equal(got, ended));
+	json_decref(got);
+	calls_store_close(store);
+	json_decref(ringing);
+	json_decref(ended);
+	json_decref(missed);
+	json_decref(bad);
+	g_free(path);
+}
+
+static void test_queue_failure_kept(void) {
+	char *path = db_path();
+	calls_store *store = open_store(path, 1, NULL);
+	sql_on_file(path, "CREATE TRIGGER boom BEFORE INSERT ON participants WHEN NEW.user_id = 'boom'"
+		" BEGIN SELECT RAISE(ABORT, 'no boom here'); END");
+	json_t *good = call_new("call-g", NULL, "AUDIO", "ENDED", "2025-11-29T10:00:00.000Z",
+		json_pack("[o]", participant("ann", "INITIATOR", "LEFT", NULL, NULL)));
+	json_t *bad = call_new("call-b", NULL, "AUDIO", "ENDED", "2025-11-29T10:00:00.000Z",
+		json_pack("[o]", participant("boom", "INITIATOR", "LEFT", NULL, NULL)));
+	queue(store, good, FALSE, 2);
+	queue(store, bad, FALSE, 2);
+	/* the batch fails as a whole, and nothing is lost: both stay queued */
+	GError *error = NULL;
+	g_assert_false(calls_store_flush(store, &error));
+	g_assert_error(error, CALLS_STORE_ERROR, CALLS_STORE_ERROR_SQLITE);
+	g_clear_error(&error);
+	g_assert_cmpuint(calls_store_queued(store), ==, 2);
+	char *count = text_on_file(path, "SELECT count(*) FROM calls");
+	g_assert_cmpstr(count, ==, "0");
+	g_free(count);
+	/* once the cause is gone, the next flush writes both */
+	sql_on_file(path, "DROP TRIGGER boom");
+	g_assert_true(calls_store_flush(store, &error));
+	g_assert_no_error(error);
+	count = text_on_file(path, "SELECT count(*) FROM calls");
+	g_assert_cmpstr(count, ==, "2");
+	g_free(count);
+	calls_store_close(store);
+	json_decref(good);
+	json_decref(bad);
+	g_free(path);
+}
+
 int main(int argc, char *argv[]) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/store/save-get-roundtrip", test_save_get_roundtrip);
@@ -920,5 +1029,7 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/store/bad-input", test_bad_input);
 	g_test_add_func("/store/batch", test_batch);
 	g_test_add_func("/store/sqlite-failure-rolls-back", test_sqlite_failure_rolls_back);
+	g_test_add_func("/store/queue/flush", test_queue_flush);
+	g_test_add_func("/store/queue/failure-kept", test_queue_failure_kept);
 	return g_test_run();
 }
