@@ -33,6 +33,8 @@ from pathlib import Path
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import percentile, pin, proc_cpu, rss_mib  # noqa: E402
 from harness.janus import JanusServer  # noqa: E402
 
 PLUGIN = "janus.plugin.calls"
@@ -138,14 +140,6 @@ class User:
         await self.conn.send(self.handle, {"event": name, "data": data})
 
 
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
 
 async def make_users(conns, prefix, n):
     users = []
@@ -182,16 +176,6 @@ async def pair_loop(caller, callee, deadline, latencies, counts, pause=0.0):
             await asyncio.sleep(pause)
 
 
-def rss_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def bench(args, server):
@@ -208,17 +192,17 @@ async def bench(args, server):
     light_deadline = time.perf_counter() + args.light_seconds
     await asyncio.gather(*(pair_loop(a, b, light_deadline, light, light_counts, args.light_interval)
                            for a, b in zip(callers[:light_pairs], callees[:light_pairs])))
-    cpu0, wall0, own0 = cpu_seconds(pid), time.perf_counter(), time.process_time()
+    cpu0, wall0, own0 = proc_cpu(f"/proc/{pid}/stat"), time.perf_counter(), time.process_time()
     deadline = wall0 + args.seconds
     await asyncio.gather(*(pair_loop(a, b, deadline, latencies, counts) for a, b in zip(callers, callees)))
     wall = time.perf_counter() - wall0
-    janus_cpu = cpu_seconds(pid) - cpu0
+    janus_cpu = proc_cpu(f"/proc/{pid}/stat") - cpu0
     own_cpu = time.process_time() - own0
 
     # 3: memory per live call
-    rss_before = rss_kib(pid)
+    rss_before = rss_mib(pid) * 1024
     ringers = await make_users(conns, "r", args.live * 2)
-    rss_users = rss_kib(pid)
+    rss_users = rss_mib(pid) * 1024
     a, b = ringers[:args.live], ringers[args.live:]
     started = [x.expect("CALL_STARTED") for x in a]
     for i in range(0, args.live, 100):
@@ -226,13 +210,13 @@ async def bench(args, server):
                                for x, y in zip(a[i:i + 100], b[i:i + 100])))
     results = await asyncio.wait_for(asyncio.gather(*started), 60)
     await asyncio.sleep(1)
-    rss_live = rss_kib(pid)
+    rss_live = rss_mib(pid) * 1024
     ended = [x.expect("CALL_ENDED") for x in a]
     for (_, data), x in zip(results, a):
         await x.event("CALL_END", {"callId": data["callId"]})
     await asyncio.wait_for(asyncio.gather(*ended), 60)
     await asyncio.sleep(1)
-    rss_after = rss_kib(pid)
+    rss_after = rss_mib(pid) * 1024
 
     for c in conns:
         await c.close()
@@ -280,9 +264,7 @@ def main():
     server.start()
     try:
         if os.cpu_count() and os.cpu_count() > 1:
-            os.sched_setaffinity(server.proc.pid, {0})
-            for tid in os.listdir(f"/proc/{server.proc.pid}/task"):
-                os.sched_setaffinity(int(tid), {0})
+            pin(server.proc.pid, 0)
         asyncio.run(bench(args, server))
     finally:
         server.stop()

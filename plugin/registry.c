@@ -390,47 +390,42 @@ static void settle(calls_registry *reg, calls_call *call, call_event hint, const
 	fire(reg, call, verdict, by, o);
 }
 
-static gboolean on_ring_timeout(gpointer data) {
-	calls_participant *p = data;
+/* One of a participant's timers ran out. If it still `applies`, the participant
+ * leaves with `status`/`reason`, and the call settles with `event`. */
+static gboolean timer_expired(calls_participant *p, guint *timer, gboolean applies,
+		calls_participant_status status, calls_left_reason reason, const char *message, call_event event) {
 	calls_call *call = p->call;
 	calls_registry *reg = call->registry;
-	p->ring_timer = 0;
-	if(p->status == CALLS_PSTATUS_RINGING) {
-		participant_leave(reg, p, CALLS_PSTATUS_MISSED, CALLS_LEFT_MISSED, "no answer", NULL);
-		settle(reg, call, CE_NOBODY_ANSWERED, NULL, NULL);
-	}
-	calls_registry_flush(reg);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean on_connect_timeout(gpointer data) {
-	calls_participant *p = data;
-	calls_call *call = p->call;
-	calls_registry *reg = call->registry;
-	p->connect_timer = 0;
-	if(p->status == CALLS_PSTATUS_JOINED && !p->media_flowing) {
-		participant_leave(reg, p, CALLS_PSTATUS_FAILED, CALLS_LEFT_FAILED,
-			"no media reached the server within the connect timeout", NULL);
-		settle(reg, call, CE_CONNECT_FAILED, NULL, NULL);
-	}
-	calls_registry_flush(reg);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean on_grace_timeout(gpointer data) {
-	calls_participant *p = data;
-	calls_call *call = p->call;
-	calls_registry *reg = call->registry;
-	p->grace_timer = 0;
-	if(p->status == CALLS_PSTATUS_JOINED) {
-		char *who = g_strdup(p->user_id);
-		participant_leave(reg, p, CALLS_PSTATUS_LEFT, CALLS_LEFT_DISCONNECTED,
-			"the connection was lost and did not come back within the reconnect grace", NULL);
-		settle(reg, call, CE_DISCONNECTED, who, NULL);
+	*timer = 0;
+	if(applies) {
+		/* A disconnect is somebody's doing (endedBy); a timeout is nobody's */
+		char *who = event == CE_DISCONNECTED ? g_strdup(p->user_id) : NULL;
+		participant_leave(reg, p, status, reason, message, NULL);
+		settle(reg, call, event, who, NULL);
 		g_free(who);
 	}
 	calls_registry_flush(reg);
 	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_ring_timeout(gpointer data) {
+	calls_participant *p = data;
+	return timer_expired(p, &p->ring_timer, p->status == CALLS_PSTATUS_RINGING,
+		CALLS_PSTATUS_MISSED, CALLS_LEFT_MISSED, "no answer", CE_NOBODY_ANSWERED);
+}
+
+static gboolean on_connect_timeout(gpointer data) {
+	calls_participant *p = data;
+	return timer_expired(p, &p->connect_timer, p->status == CALLS_PSTATUS_JOINED && !p->media_flowing,
+		CALLS_PSTATUS_FAILED, CALLS_LEFT_FAILED, "no media reached the server within the connect timeout",
+		CE_CONNECT_FAILED);
+}
+
+static gboolean on_grace_timeout(gpointer data) {
+	calls_participant *p = data;
+	return timer_expired(p, &p->grace_timer, p->status == CALLS_PSTATUS_JOINED,
+		CALLS_PSTATUS_LEFT, CALLS_LEFT_DISCONNECTED,
+		"the connection was lost and did not come back within the reconnect grace", CE_DISCONNECTED);
 }
 
 static void start_grace(calls_registry *reg, calls_participant *p) {

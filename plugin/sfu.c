@@ -447,6 +447,24 @@ static void send_offer(calls_sfu *sfu, calls_peer *sub) {
 	json_decref(jsep);
 }
 
+/* The handle's peer for `role` in `call`, made on first use. One handle carries
+ * one PeerConnection: a publisher cannot subscribe, nor a peer serve two calls. */
+static calls_peer *peer_of_role(calls_session *s, calls_call *call, calls_peer_role role, calls_error *err) {
+	calls_peer *peer = s->peer;
+	gboolean publishing = (role == CALLS_PEER_PUBLISHER);
+	if(peer != NULL && peer->role != role) {
+		calls_error_set(err, CALLS_ERR_INVALID_STATE, "this handle %s: %s on another handle, a handle carries one PeerConnection",
+			publishing ? "subscribes (CALL_SUBSCRIBE)" : "publishes (WEBRTC_OFFER)", publishing ? "publish" : "subscribe");
+		return NULL;
+	}
+	if(peer != NULL && peer->room != NULL && peer->room->call != call) {
+		calls_error_set(err, CALLS_ERR_INVALID_STATE, "this handle %s call %s: use another handle",
+			publishing ? "publishes in" : "subscribes to", peer->room->call->id);
+		return NULL;
+	}
+	return peer != NULL ? peer : peer_new(s, role);
+}
+
 /* ---- Publishing ------------------------------------------------------------------------ */
 
 /* The simulcast description the core put in the jsep, for one mindex. */
@@ -511,19 +529,9 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 		json_t *jsep, char **answer_sdp, calls_error *err) {
 	calls_sfu *sfu = ctx;
 	calls_session *s = dev->conn;
-	calls_peer *peer = s->peer;
-	if(peer != NULL && peer->role != CALLS_PEER_PUBLISHER) {
-		calls_error_set(err, CALLS_ERR_INVALID_STATE,
-			"this handle subscribes (CALL_SUBSCRIBE): publish on another handle, a handle carries one PeerConnection");
-		return FALSE;
-	}
-	if(peer != NULL && peer->room != NULL && peer->room->call != call) {
-		calls_error_set(err, CALLS_ERR_INVALID_STATE, "this handle publishes in call %s: use another handle",
-			peer->room->call->id);
-		return FALSE;
-	}
+	calls_peer *peer = peer_of_role(s, call, CALLS_PEER_PUBLISHER, err);
 	if(peer == NULL)
-		peer = peer_new(s, CALLS_PEER_PUBLISHER);
+		return FALSE;
 	calls_room *room = room_of(call);
 	calls_sdp_stream descs[CALLS_SDP_MAX_MLINES];
 	guint n = 0;
@@ -586,19 +594,9 @@ static gboolean sfu_subscribe(gpointer ctx, calls_call *call, calls_participant 
 		const char *transaction, gboolean restart, calls_error *err) {
 	calls_sfu *sfu = ctx;
 	calls_session *s = dev->conn;
-	calls_peer *peer = s->peer;
-	if(peer != NULL && peer->role != CALLS_PEER_SUBSCRIBER) {
-		calls_error_set(err, CALLS_ERR_INVALID_STATE,
-			"this handle publishes (WEBRTC_OFFER): subscribe on another handle, a handle carries one PeerConnection");
-		return FALSE;
-	}
-	if(peer != NULL && peer->room != NULL && peer->room->call != call) {
-		calls_error_set(err, CALLS_ERR_INVALID_STATE, "this handle subscribes to call %s: use another handle",
-			peer->room->call->id);
-		return FALSE;
-	}
+	calls_peer *peer = peer_of_role(s, call, CALLS_PEER_SUBSCRIBER, err);
 	if(peer == NULL)
-		peer = peer_new(s, CALLS_PEER_SUBSCRIBER);
+		return FALSE;
 	calls_room *room = room_of(call);
 	/* A subscribing handle leaves the call events to its publishing sibling */
 	calls_registry_device_set_events(sfu->reg, dev, FALSE);

@@ -49,24 +49,20 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 import harness.janus  # noqa: E402
 from harness.client import AdminClient, JanusClient  # noqa: E402
 from harness.janus import JanusServer, calls_plugin_so  # noqa: E402
 import loadgen  # noqa: E402
+from common import loadavg, percentile, pin, proc_cpu, rss_mib  # noqa: E402
 import profiling as prof  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 PLUGINS = ("calls", "videoroom")
 GOAL = 0.70   # the product issue: calls' Janus CPU per forwarded packet <= 0.7 x VideoRoom's
 
 
 # --- /proc -------------------------------------------------------------------------------------
-
-def proc_cpu(path) -> float:
-    """utime + stime in seconds of /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat."""
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def janus_threads(pid) -> dict:
@@ -82,12 +78,6 @@ def janus_threads(pid) -> dict:
         out[group] = out.get(group, 0.0) + cpu
     return out
 
-
-def rss_mib(pid) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def udp_counters() -> dict:
@@ -125,26 +115,7 @@ def udp_drops(pids) -> dict:
     return out
 
 
-def pin(pid, cpu):
-    """Pin a process and all its threads (later threads inherit the mask)."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            os.sched_setaffinity(int(tid), {cpu})
-        except OSError:
-            pass
 
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 # --- Janus ----------------------------------------------------------------------------------------
