@@ -26,6 +26,7 @@
 #   DEMO_TIMEOUT=0             stop by itself after this many seconds (0: run until Ctrl-C)
 #   CALLS_PLUGIN_SO=           use this plugin instead of building build/.libs/libjanus_calls.so
 #   JANUS_BIN=janus            the Janus executable
+#   DEMO_SKIP_DEPS=0           1: do not install missing Debian packages (scripts/deps.sh demo)
 #
 # Copyright (C) 2026 the janus.plugin.calls authors
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -56,6 +57,10 @@ done
 case "$page_debug" in true|false|verbose) ;; *) die "DEMO_DEBUG must be true, false or verbose";; esac
 
 # ---- What we need ------------------------------------------------------------------
+# On Debian, install what is missing (as root; DEMO_SKIP_DEPS=1 to skip)
+if [ "${DEMO_SKIP_DEPS:-0}" != 1 ] && command -v dpkg-query >/dev/null; then
+	"$repo/scripts/deps.sh" demo || die "installing the packages the demo needs failed (see above)"
+fi
 command -v "$janus_bin" >/dev/null || die "Janus not found ('$janus_bin'); on Debian: apt-get install janus (or scripts/deps.sh)"
 command -v python3 >/dev/null || die "python3 not found (it serves the page)"
 js_dir=/usr/share/javascript

@@ -3,6 +3,7 @@
 # Debian 12 (run as root). Idempotent: packages already there are left alone.
 #
 #   scripts/deps.sh            build + demo + tests
+#   scripts/deps.sh demo       building the plugin and running the demo
 #   scripts/deps.sh build      only what building the plugin needs
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,10 +17,13 @@ test_pkgs=(iproute2 procps valgrind clang libclang-rt-14-dev
 	python3-pytest python3-pytest-asyncio python3-aiortc python3-websockets python3-numpy
 	chromium fonts-dejavu-core)
 
-want=("${build_pkgs[@]}")
-if [ "${1:-all}" != build ]; then
-	want+=("${demo_pkgs[@]}" "${test_pkgs[@]}")
-fi
+what=${1:-all}
+case "$what" in
+	build) want=("${build_pkgs[@]}") ;;
+	demo) want=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
+	all) want=("${build_pkgs[@]}" "${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
+	*) echo "usage: scripts/deps.sh [all|demo|build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
@@ -36,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ "${1:-all}" != build ]; then
+if [ "$what" = all ]; then
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		echo "deps.sh: installing nodejs and npm"
 		apt-get install -y -q --no-install-recommends nodejs npm
