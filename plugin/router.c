@@ -185,14 +185,16 @@ static gboolean do_media(ctx *c) {
 	return TRUE;
 }
 
-/* A finished call comes from the store; only its participants may read it. */
+/* A finished call comes from the store; only its participants may read it.
+ * NULL when there is none, or when the store failed (then c->err is INTERNAL). */
 static json_t *stored_call(ctx *c) {
 	if(c->r->store == NULL)
 		return NULL;
 	GError *error = NULL;
 	json_t *call = calls_store_get(c->r->store, c->req->call_id, &error);
 	if(error != NULL) {
-		g_warning("calls: reading call %s from the store failed: %s", c->req->call_id, error->message);
+		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "reading call %s from the history failed: %s",
+			c->req->call_id, error->message);
 		g_error_free(error);
 	}
 	return call;
@@ -218,7 +220,8 @@ static gboolean do_get(ctx *c) {
 	}
 	json_t *call = stored_call(c);
 	if(call == NULL) {
-		calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no call %s", c->req->call_id);
+		if(c->err.code != CALLS_ERR_INTERNAL)
+			calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no call %s", c->req->call_id);
 		return FALSE;
 	}
 	if(!stored_call_has(call, (*c->dev)->user->user_id)) {
@@ -414,7 +417,7 @@ static gboolean authorise(ctx *c, guint needs) {
 		if(stored != NULL && stored_call_has(stored, (*c->dev)->user->user_id))
 			calls_error_set(&c->err, CALLS_ERR_INVALID_STATE, "call %s is over (%s)", c->req->call_id,
 				json_string_value(json_object_get(stored, "status")));
-		else
+		else if(c->err.code != CALLS_ERR_INTERNAL)   /* (a failing store said so already) */
 			calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %s", c->req->call_id);
 		if(stored != NULL)
 			json_decref(stored);

@@ -3,8 +3,9 @@ route answer {"status", "error": {"code", "message"}} and as an ERROR event on t
 request's transaction; and bad input of every kind refused cleanly: Janus alive,
 the call unchanged (its JSON identical before and after), no stored call lost.
 
-INTERNAL (500) is not provoked: it answers failures of SQLite or of the plugin's
-own state, which no request can cause on a healthy server.
+INTERNAL (500) answers failures of SQLite or of the plugin's own state, which no
+request can cause on a healthy server: it is provoked by breaking the history
+database under a running Janus.
 
 Copyright (C) 2026 the janus.plugin.calls authors
 SPDX-License-Identifier: GPL-3.0-or-later
@@ -366,3 +367,32 @@ async def test_bad_input_is_refused_and_changes_nothing(client, server, connect)
     dave = await User.create(other, "dave")
     await dave.end(await dave.call([uid("erin")]))
     await alice.end(call_id, for_everyone=True, expect="CALL_ENDED")
+
+
+async def test_internal_when_the_history_cannot_be_read(janus_factory, connect):
+    """INTERNAL (500): the history database is damaged under a running Janus (a table
+    dropped behind its back). The routes that read it answer 500 with SQLite's reason;
+    Janus lives on, and calls still work (their state is in memory)."""
+    import sqlite3
+
+    server = janus_factory(configs=calls_config(ring_timeout=60, connect_timeout=60))
+    client = await connect(server)
+    ana, ben = await users(client, "ana", "ben")
+    call_id = await ana.call([ben])
+    await ben.decline(call_id)
+    await ana.wait("CALL_ENDED", callId=call_id)
+    reply = await ana.route("GET /calls/history")
+    assert reply["status"] == 200 and reply["body"]["total"] == 1, reply
+
+    db = sqlite3.connect(str(server.data_dir / "calls.db"))
+    db.execute("DROP TABLE participants")
+    db.commit()
+    db.close()
+
+    assert_refused(await ana.route("GET /calls/history"), "INTERNAL", "history", "participants")
+    assert_refused(await ana.route(f"GET /calls/{call_id}"), "INTERNAL", "history", "participants")
+    # The server goes on: a new call rings and can be answered
+    second = await ana.call([ben])
+    await ben.answer(second)
+    assert (await ana.get(second))["status"] == "CONNECTING"
+    await janus_alive(client)

@@ -154,3 +154,30 @@ async def test_participant_stats(janus_factory, party):
     relayed = next(s for s in later["bob"]["stats"]["received"] if s["kind"] == "audio")
     assert 0 < relayed["packets"] <= sent["packets"] and sent["packets"] - relayed["packets"] < 200, (sent, relayed)
     party.no_errors()
+
+
+async def test_h264_call_when_configured(janus_factory, party):
+    """videocodec = "h264": the call's one video codec is H.264 (the publishers offer VP8
+    and H.264, the plugin picks the configured one), subscribers are offered H.264, and
+    everybody decodes everybody."""
+    await party.start(janus_factory, videocodec="h264,vp8")
+    alice, bob = await party.users("alice", "bob")
+    call_id = await party.call(alice, [bob], "VIDEO")
+    answers = {}
+    for p in (alice, bob):
+        answers[p.user_id] = await p.publish(call_id)
+    for p in (alice, bob):
+        await p.subscribe(call_id)
+    await party.all_see_all([alice, bob], frames=20, timeout=30)
+
+    def video_codecs(sdp):
+        video = sdp.split("m=video", 1)[1].split("\r\nm=", 1)[0]
+        return {line.split(" ", 1)[1].split("/")[0].upper()
+                for line in video.split("\r\n") if line.startswith("a=rtpmap:")} - {"RTX"}
+
+    for user, answer in answers.items():
+        assert "H264" in alice.tx.jsep_offer["sdp"] and "VP8" in alice.tx.jsep_offer["sdp"]
+        assert video_codecs(answer["sdp"]) == {"H264"}, (user, answer["sdp"])
+    for p in (alice, bob):
+        assert video_codecs(p.offers[-1]["jsep"]["sdp"]) == {"H264"}, p.offers[-1]["jsep"]["sdp"]
+    party.no_errors()

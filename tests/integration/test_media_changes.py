@@ -145,3 +145,35 @@ async def test_mute_and_camera_off(janus_factory, party):
     me = next(p for p in participants if p["userId"] == "alice")
     assert me["isMuted"] is False and me["isVideoEnabled"] is True, me
     party.no_errors()
+
+
+async def test_newcomer_reuses_inactive_mlines(janus_factory, party):
+    """When somebody leaves, their m-lines go inactive; the next stream of the same kind
+    takes an inactive m-line instead of adding one, so a subscriber's offer does not
+    grow with every change, and its media decodes on the reused m-line."""
+    await party.start(janus_factory)
+    alice, bob, carol, dave = await party.users("alice", "bob", "carol", "dave")
+    call_id = await party.call(alice, [bob, carol], "VIDEO")
+    await party.media(call_id, alice, bob, carol)
+    await party.all_see_all([alice, bob, carol], frames=20, timeout=30)
+    carol_mids = {s["kind"]: s["mid"] for s in alice.offers[-1]["data"]["streams"] if s["userId"] == "carol"}
+    n_before = len(alice.offers[-1]["data"]["streams"])
+
+    await carol.send("CALL_END", {"callId": call_id})
+    await alice.wait_streams({("bob", "audio"), ("bob", "video")})
+
+    offers_before = len(alice.offers)
+    await alice.route(f"POST /calls/{call_id}/participants", {"participantIds": ["dave"]})
+    await dave.answer_call(call_id)
+    await dave.publish(call_id)
+    await dave.subscribe(call_id)
+    mids = await alice.wait_streams({("bob", "audio"), ("bob", "video"), ("dave", "audio"), ("dave", "video")})
+    # dave's streams sit on carol's former m-lines: same mids, no new m-line
+    assert {"audio": mids[("dave", "audio")], "video": mids[("dave", "video")]} == carol_mids, (mids, carol_mids)
+    assert len(alice.offers[-1]["data"]["streams"]) == n_before, alice.offers[-1]["data"]["streams"]
+    assert len(alice.offers) > offers_before
+    # ... and alice sees and hears dave there
+    await alice.rx.wait_frames(20, "video", stream="dave", timeout=15)
+    await alice.rx.wait_frames(20, "audio", stream="dave", timeout=15)
+    assert alice.rx.frames("video", mid=carol_mids["video"]) > 0
+    party.no_errors()

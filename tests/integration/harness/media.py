@@ -29,6 +29,21 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamT
 from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame, VideoFrame
 
+
+def _quiet_ffmpeg():
+    """FFmpeg's encoders print statistics when they close (libx264's at the end of
+    every call). aiortc hands FFmpeg's log back to FFmpeg's own printer, so set
+    FFmpeg's level directly: errors only."""
+    import ctypes
+    import ctypes.util
+    try:
+        ctypes.CDLL(ctypes.util.find_library("avutil") or "libavutil.so").av_log_set_level(16)  # AV_LOG_ERROR
+    except OSError:
+        pass
+
+
+_quiet_ffmpeg()
+
 TIMEOUT = 10.0
 
 
