@@ -33,8 +33,7 @@
 
 #include "plugin.h"
 #include "sdp.h"
-
-#define CALLS_LAYERS 3
+#include "layers.h"
 
 typedef struct calls_room calls_room;
 
@@ -85,16 +84,14 @@ typedef struct calls_slot {
 	volatile gint ready;            /* the subscriber accepted this m-line */
 	volatile gint max_substream;    /* caps asked by the subscriber (0..2) */
 	volatile gint max_temporal;
-	volatile gint link_cap;         /* cap from the subscriber's link (slow_link, REMB) */
-	gint64 link_changed;            /* monotonic µs of the last cap change (__atomic access) */
+	volatile gint link_cap;         /* what its link carries (link.cap), published for the relay */
+	calls_link link;                /* the link policy's state: the subscriber's ICE thread only */
 	/* Relay state: the source publisher's ICE thread only */
 	janus_rtp_switching_context rtp;
 	janus_rtp_simulcasting_context sim;
 	janus_vp8_simulcast_context vp8;
 	calls_counters out;
-	int substream;                  /* layer being forwarded, for stats */
-	/* REMB state: the subscriber's ICE thread only */
-	guint64 remb_share;             /* this slot's share of the last REMB */
+	int substream;                  /* layer being forwarded, for stats (__atomic access) */
 } calls_slot;
 
 typedef struct calls_fanout {

@@ -10,10 +10,10 @@
  * JSON, no lock held while relaying, no logging above debug level.
  *
  * Subscriber RTCP: PLI/FIR become key-frame requests to the source stream;
- * REMB caps the simulcast layer each video slot may receive, the link's
- * budget shared equally between the slots, with a hold-down before going up
- * again. slow_link lowers the cap of one slot by a layer; after a quiet
- * period without either, the relay tries one layer up again.
+ * REMB, slow_link and the quiet periods between them drive the layer cap of
+ * each simulcast video slot (the policy is layers.c), the REMB's budget shared
+ * equally between the subscriber's video slots. All of that runs on the
+ * subscriber's own ICE thread; the publisher's thread only reads the cap.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -30,7 +30,6 @@
 #include "media.h"
 
 #define RELAY_BUFSIZE 1600                    /* larger packets are not relayed */
-#define HOLD_DOWN_US (8 * G_USEC_PER_SEC)     /* after a downgrade, before going up again */
 #define STARVED_US G_USEC_PER_SEC             /* no packet relayed for so long: ask for a key frame */
 
 static void count(calls_counters *c, guint len, gint64 now) {
@@ -102,14 +101,7 @@ static void relay_to(calls_slot *slot, calls_stream *stream, const janus_plugin_
 	memcpy(buf, in->buffer, len);
 	janus_rtp_header *header = (janus_rtp_header *)buf;
 	if(stream->simulcast) {
-		int link = g_atomic_int_get(&slot->link_cap);
-		if(link < CALLS_LAYERS - 1 && now - __atomic_load_n(&slot->link_changed, __ATOMIC_RELAXED) >= 2 * HOLD_DOWN_US &&
-				g_atomic_int_compare_and_exchange(&slot->link_cap, link, link + 1)) {
-			/* Quiet for long enough: try one layer up (REMB or slow_link will say if it is too much) */
-			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
-			link++;
-		}
-		int cap = MIN(g_atomic_int_get(&slot->max_substream), link);
+		int cap = MIN(g_atomic_int_get(&slot->max_substream), g_atomic_int_get(&slot->link_cap));
 		slot->sim.substream_target = MAX(cap, 0);
 		slot->sim.templayer_target = g_atomic_int_get(&slot->max_temporal);
 		gboolean relay = janus_rtp_simulcasting_context_process_rtp(&slot->sim, buf, len, stream->ssrcs, NULL,
@@ -190,37 +182,17 @@ static void apply_remb(calls_table *t, guint32 bitrate, gint64 now) {
 	}
 	if(videos == 0)
 		return;
-	guint64 budget = bitrate > audio ? bitrate - audio : 0;
-	guint64 share = budget / videos;
+	guint64 share = (bitrate > audio ? bitrate - audio : 0) / videos;
 	for(guint i = 0; i < t->n; i++) {
 		calls_slot *slot = t->slots[i];
 		if(slot == NULL || !slot->video || !slot->source->simulcast || !g_atomic_int_get(&slot->ready))
 			continue;
-		int cap = CALLS_LAYERS - 1;
-		while(cap > 0) {
-			guint32 need = __atomic_load_n(&slot->source->layer[cap].bitrate, __ATOMIC_RELAXED);
-			if(need == 0 || need <= share)
-				break;
-			cap--;
-		}
-		/* A receiver's estimate stays within about 1.5 times what it receives: after the
-		 * subscriber capped itself to a low layer, or right after going up, the estimate is
-		 * low without the link being poor. Go down only when the estimate falls (by more
-		 * than 10 %: congestion) and no longer carries the layer being forwarded now. */
+		guint32 need[CALLS_LAYERS];
+		for(int l = 0; l < CALLS_LAYERS; l++)
+			need[l] = __atomic_load_n(&slot->source->layer[l].bitrate, __ATOMIC_RELAXED);
 		int sending = __atomic_load_n(&slot->substream, __ATOMIC_RELAXED);
-		guint32 sending_need = sending >= 0 && sending < CALLS_LAYERS ?
-			__atomic_load_n(&slot->source->layer[sending].bitrate, __ATOMIC_RELAXED) : 0;
-		gboolean falling = share * 10 < slot->remb_share * 9;
-		slot->remb_share = share;
-		int current = g_atomic_int_get(&slot->link_cap);
-		gint64 changed = __atomic_load_n(&slot->link_changed, __ATOMIC_RELAXED);
-		if(cap < current && falling && share < sending_need) {
-			g_atomic_int_set(&slot->link_cap, cap);
-			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
-		} else if(cap > current && now - changed >= HOLD_DOWN_US) {
-			g_atomic_int_set(&slot->link_cap, current + 1);
-			__atomic_store_n(&slot->link_changed, now, __ATOMIC_RELAXED);
-		}
+		if(calls_link_remb(&slot->link, share, need, sending, now))
+			g_atomic_int_set(&slot->link_cap, slot->link.cap);
 	}
 }
 
@@ -236,9 +208,13 @@ void calls_sfu_incoming_rtcp(calls_sfu *sfu, calls_session *s, janus_plugin_rtcp
 	if(slot != NULL && slot->video &&
 			(janus_rtcp_has_pli(packet->buffer, packet->length) || janus_rtcp_has_fir(packet->buffer, packet->length)))
 		calls_stream_want_keyframe(slot->source);
+	gint64 now = janus_get_monotonic_time();
 	guint32 remb = janus_rtcp_get_remb(packet->buffer, packet->length);
 	if(remb > 0)
-		apply_remb(t, remb, janus_get_monotonic_time());
+		apply_remb(t, remb, now);
+	/* Quiet for long enough (no REMB or slow link said otherwise): one layer up */
+	if(slot != NULL && slot->source->simulcast && calls_link_quiet(&slot->link, now))
+		g_atomic_int_set(&slot->link_cap, slot->link.cap);
 	calls_table_release(t);
 }
 
@@ -251,11 +227,9 @@ void calls_sfu_slow_link(calls_sfu *sfu, calls_session *s, int mindex, gboolean 
 		return;
 	calls_slot *slot = (mindex >= 0 && (guint)mindex < t->n) ? t->slots[mindex] : NULL;
 	if(slot != NULL && slot->source->simulcast) {
-		int cap = g_atomic_int_get(&slot->link_cap);
-		if(cap > 0)
-			g_atomic_int_set(&slot->link_cap, cap - 1);
-		__atomic_store_n(&slot->link_changed, janus_get_monotonic_time(), __ATOMIC_RELAXED);
-		JANUS_LOG(LOG_VERB, "[calls] slow link towards a subscriber: layer cap %d\n", MAX(cap - 1, 0));
+		calls_link_slow(&slot->link, janus_get_monotonic_time());
+		g_atomic_int_set(&slot->link_cap, slot->link.cap);
+		JANUS_LOG(LOG_VERB, "[calls] slow link towards a subscriber: layer cap %d\n", slot->link.cap);
 	}
 	calls_table_release(t);
 }

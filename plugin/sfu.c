@@ -84,7 +84,8 @@ static calls_slot *slot_new(calls_session *sub, calls_stream *source, int mindex
 	slot->pt = source->video ? calls_sdp_video_pt(room->codecs.vcodec) : CALLS_PT_OPUS;
 	slot->max_substream = CAP_SUBSTREAM(caps);
 	slot->max_temporal = CAP_TEMPORAL(caps);
-	slot->link_cap = CALLS_LAYERS - 1;
+	calls_link_init(&slot->link);
+	slot->link_cap = slot->link.cap;
 	slot->substream = -1;
 	janus_rtp_switching_context_reset(&slot->rtp);
 	janus_rtp_simulcasting_context_reset(&slot->sim);
