@@ -717,8 +717,11 @@ gboolean calls_store_flush(calls_store *store, GError **error) {
 	g_hash_table_iter_init(&iter, store->queued);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
 		queued_call *q = value;
-		if(!calls_store_save(store, q->call, q->live, q->now_usec, NULL))
+		/* Checked when queued: write it as it is */
+		if(!write_call(store, q->call, q->live, q->now_usec, NULL)) {
+			store->batch_ok = FALSE;
 			break;
+		}
 	}
 	/* Written: forget them. Not written (the batch rolled back): keep them for the next flush */
 	if(!calls_store_commit(store, error))
