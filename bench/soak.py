@@ -57,6 +57,13 @@ PLUGIN = "janus.plugin.calls"
 GRACE = 10  # s, reconnect_grace: a comeback under load must fit in it
 
 
+def threads(pid) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
 def kind_of(i: int) -> str:
     return {3: "republish", 7: "session"}.get(i % 10, "plain")
 
@@ -79,6 +86,9 @@ class Soak:
         self.kinds = {"plain": 0, "republish": 0, "session": 0}
         self.next_cycle = 0
         self.deadline = None
+        self.clients = []
+        self.ws_reconnects = 0
+        self.pcs = 0            # aiortc PeerConnections made (each one a Janus PeerConnection)
 
     # --- one cycle ---------------------------------------------------------------------------
 
@@ -155,6 +165,7 @@ class Soak:
 
     async def tidy(self, party, client):
         """Close the peers and destroy the sessions; forget the handles (their message history)."""
+        self.pcs += len(party.made)
         try:
             await asyncio.wait_for(party.close(), 60)
         except Exception as e:  # counted by the caller through the cycle's own failure, if any
@@ -173,23 +184,31 @@ class Soak:
 
     # --- lanes -------------------------------------------------------------------------------
 
-    async def lane(self, client, upto):
+    async def lane(self, n, upto):
         while self.next_cycle < upto and time.monotonic() < self.deadline:
             i = self.next_cycle
             self.next_cycle += 1
+            if self.clients[n].reader.done():  # the WebSocket closed: a new one, counted
+                try:
+                    await self.clients[n].close()
+                except Exception:
+                    pass
+                self.clients[n] = await JanusClient.connect(self.server.url)
+                self.ws_reconnects += 1
             try:
-                await asyncio.wait_for(self.cycle(client, i), self.args.cycle_timeout)
+                await asyncio.wait_for(self.cycle(self.clients[n], i), self.args.cycle_timeout)
             except Exception as e:
                 msg = "".join(traceback.format_exception_only(type(e), e)).strip().splitlines()
                 self.failed.append((i, kind_of(i), " | ".join(msg)[:400]))
                 print(f"  cycle {i} ({kind_of(i)}) FAILED: {' | '.join(msg)[:400]}", flush=True)
             self.done += 1
             if self.done % self.args.report_every == 0:
+                pid = self.server.proc.pid
                 print(f"  {self.done} cycles, {len(self.failed)} failed, {time.monotonic() - self.t0:.0f} s, "
-                      f"Janus RSS {rss_mib(self.server.proc.pid):.1f} MiB, load {loadavg()}", flush=True)
+                      f"Janus RSS {rss_mib(pid):.1f} MiB, {threads(pid)} threads, load {loadavg()}", flush=True)
 
-    async def run_until(self, clients, upto):
-        await asyncio.gather(*(self.lane(c, upto) for c in clients))
+    async def run_until(self, upto):
+        await asyncio.gather(*(self.lane(n, upto) for n in range(len(self.clients))))
 
     async def quiet_rss(self):
         """Janus's RSS with no call running, after the plugin and Janus tidied up."""
@@ -220,22 +239,23 @@ class Soak:
         a = self.args
         self.t0 = time.monotonic()
         self.deadline = self.t0 + a.max_minutes * 60
-        clients = [await JanusClient.connect(self.server.url) for _ in range(a.concurrency)]
+        self.clients = [await JanusClient.connect(self.server.url) for _ in range(a.concurrency)]
         pid = self.server.proc.pid
         cpu0 = proc_cpu(f"/proc/{pid}/stat")
         rss_start = rss_mib(pid)
         try:
             warmup = min(a.warmup, a.cycles)
-            await self.run_until(clients, warmup)
+            await self.run_until(warmup)
             rss_warm = await self.quiet_rss()
-            t_warm = time.monotonic()
-            print(f"  warm-up done: {self.done} cycles, Janus RSS {rss_warm:.1f} MiB with no call", flush=True)
-            await self.run_until(clients, a.cycles)
+            t_warm, pcs_warm, threads_warm = time.monotonic(), self.pcs, threads(pid)
+            print(f"  warm-up done: {self.done} cycles, Janus RSS {rss_warm:.1f} MiB, {threads_warm} threads "
+                  f"with no call", flush=True)
+            await self.run_until(a.cycles)
             wall = time.monotonic() - self.t0
             rss_end = await self.quiet_rss()
             clean, state = await self.end_state()
         finally:
-            for c in clients:
+            for c in self.clients:
                 await c.close()
         cpu = proc_cpu(f"/proc/{pid}/stat") - cpu0
         alive = self.server.running()
@@ -249,10 +269,14 @@ class Soak:
         print(f"  duration: {wall:.0f} s ({60 * self.done / wall:.0f} cycles/min); Janus CPU {cpu:.0f} s "
               f"({100 * cpu / wall:.0f}% of a core); load average now {loadavg()}")
         growth = rss_end - rss_warm
+        pcs = self.pcs - pcs_warm
         print(f"  Janus RSS: {rss_start:.1f} MiB at start, {rss_warm:.1f} MiB after {warmup} cycles (warm-up), "
               f"{rss_end:.1f} MiB at the end: growth after warm-up {growth:+.2f} MiB over "
               f"{self.done - warmup} cycles ({1024 * growth / max(1, self.done - warmup):+.2f} KiB per cycle)"
-              f" [{(time.monotonic() - t_warm) / 60:.1f} min]")
+              f" [{(time.monotonic() - t_warm) / 60:.1f} min]; {pcs} PeerConnections after warm-up: "
+              f"{1024 * growth / max(1, pcs):+.2f} KiB per PeerConnection")
+        print(f"  Janus threads: {threads_warm} after warm-up, {threads(pid)} at the end; WebSocket reconnections "
+              f"{self.ws_reconnects}")
         print(f"  end state: {state}")
         print(f"  Janus {'still running' if alive else 'NOT RUNNING'}; log {self.server.log_path}")
         for c, k, m in self.failed[:20]:

@@ -87,6 +87,11 @@ def verdict(text: str):
     return ours, core
 
 
+def server_output(server) -> str:
+    """What Janus printed (sanitizer reports go to its stderr) and its log."""
+    return "\n".join(p.read_text(errors="replace") for p in (server.stderr_path, server.log_path) if p.exists())
+
+
 def small_peers(peers):
     """Peers sending a 160x120 picture (the harness's default is 320x240): 8 senders
     and 56 decoders run in this one Python process on a small machine."""
@@ -114,6 +119,7 @@ async def test_sigterm_during_8_party_video_call_under_asan(janus_factory, conne
     monkeypatch.setenv("G_SLICE", "always-malloc")  # GLib's slices are plain mallocs ASan sees
 
     party = Party(connect, small_peers(peers))
+    server = None
     try:
         server = await party.start(janus_factory, connect_timeout=60, ring_timeout=30)
         maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
@@ -139,12 +145,17 @@ async def test_sigterm_during_8_party_video_call_under_asan(janus_factory, conne
         t0 = time.monotonic()
         code = server.stop(timeout=20)
         took = time.monotonic() - t0
+    except BaseException:
+        # Janus aborted by a sanitizer makes the clients fail first: show the report
+        if server is not None and not server.running():
+            ours, _ = verdict(server_output(server))
+            assert not ours, "sanitizer reports:\n" + "\n\n".join("\n".join(r[:40]) for r in ours)
+        raise
     finally:
         await party.close()
 
-    stderr = server.stderr_path.read_text(errors="replace")
     log = server.log_path.read_text(errors="replace")
-    ours, core = verdict(stderr + "\n" + log)
+    ours, core = verdict(server_output(server))
     print(f"Janus exited with code {code} {took:.1f} s after SIGTERM; {len(core)} leak record(s) "
           f"of Janus's core or libraries (not judged)")
     for rec in core[:10]:
