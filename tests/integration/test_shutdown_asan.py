@@ -164,3 +164,33 @@ async def test_sigterm_during_8_party_video_call_under_asan(janus_factory, conne
     assert code == 0, f"Janus exited with code {code} after SIGTERM, not 0\n{server.log_tail()}"
     assert "JANUS Calls plugin destroyed" in log, "the plugin's destroy() did not run\n" + server.log_tail()
     assert "Bye!" in log, "Janus's log does not end with its goodbye\n" + server.log_tail()
+
+
+def test_verdict_reads_sanitizer_reports():
+    """The judge above, on reports as gcc 12's sanitizers print them."""
+    text = """[Thu Dec  3 17:08:04 2026] JANUS Calls plugin destroyed
+=================================================================
+==21983==ERROR: LeakSanitizer: detected memory leaks
+
+Direct leak of 80 byte(s) in 10 object(s) allocated from:
+    #0 0x7f984b0b89cf in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69
+    #1 0x7f820216b3fd in g_vasprintf (/lib/x86_64-linux-gnu/libglib-2.0.so.0+0xa43fd)
+    #2 0x7f81f9133f6e in send_offer ../plugin/sfu.c:424
+
+Indirect leak of 24 byte(s) in 1 object(s) allocated from:
+    #0 0x7f984b0b89cf in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69
+    #1 0x56533aa85176  (/usr/bin/janus+0x4c176)
+
+SUMMARY: AddressSanitizer: 104 byte(s) leaked in 11 allocation(s).
+../plugin/relay.c:88:12: runtime error: left shift of negative value -1
+    #0 0x7f81f9133f6e in rewrite ../plugin/relay.c:88
+
+==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010
+READ of size 8 at 0x602000000010 thread T3
+    #0 0x56533aa85176  (/usr/bin/janus+0x4c176)
+"""
+    ours, core = verdict(text)
+    assert [r[0].split(":")[0] for r in ours] == ["Direct leak of 80 byte(s) in 10 object(s) allocated from",
+                                                  "../plugin/relay.c", "==4242==ERROR"], ours
+    assert len(core) == 1 and core[0][0].startswith("Indirect leak of 24"), core
+    assert verdict("[Thu Dec  3 17:08:04 2026] JANUS Calls plugin destroyed\nBye!\n") == ([], [])
