@@ -33,6 +33,7 @@ typedef enum {
 	KIND_AUTH,        /* "jwt" | "open" */
 	KIND_SECRET,      /* any text, verbatim; "" unsets; never printed */
 	KIND_OPT_PATH,    /* a path; "" unsets */
+	KIND_OPT_TEXT,    /* any text, trimmed; "" unsets */
 	KIND_PATH,        /* a non-empty path */
 	KIND_SECONDS,     /* decimal seconds, stored as ms in a guint */
 	KIND_NUMBER,      /* a whole number in a guint */
@@ -56,6 +57,8 @@ static const key_spec keys[] = {
 	{ "auth",                 KIND_AUTH,        FIELD(auth),                 0, 0, FALSE, NULL },
 	{ "jwt_secret",           KIND_SECRET,      FIELD(jwt_secret),           0, 0, FALSE, NULL },
 	{ "jwt_public_key",       KIND_OPT_PATH,    FIELD(jwt_public_key),       0, 0, FALSE, NULL },
+	{ "jwt_audience",         KIND_OPT_TEXT,    FIELD(jwt_audience),         0, 0, FALSE, NULL },
+	{ "jwt_issuer",           KIND_OPT_TEXT,    FIELD(jwt_issuer),           0, 0, FALSE, NULL },
 	{ "ring_timeout",         KIND_SECONDS,     FIELD(ring_timeout_ms),      100, 3600000, FALSE, NULL },
 	{ "connect_timeout",      KIND_SECONDS,     FIELD(connect_timeout_ms),   100, 3600000, FALSE, NULL },
 	{ "reconnect_grace",      KIND_SECONDS,     FIELD(reconnect_grace_ms),   100, 3600000, FALSE, NULL },
@@ -114,6 +117,8 @@ void calls_config_clear(calls_config *cfg) {
 		return;
 	scrub_free(cfg->jwt_secret);
 	g_free(cfg->jwt_public_key);
+	g_free(cfg->jwt_audience);
+	g_free(cfg->jwt_issuer);
 	g_free(cfg->db_path);
 	g_strfreev(cfg->videocodecs);
 	g_free(cfg->audiocodec);
@@ -143,6 +148,7 @@ static char *value_text(const calls_config *cfg, const key_spec *k) {
 	case KIND_SECRET:
 		return g_strdup(*AT(cfg, k, char *const) ? "(set)" : "(unset)");
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 	case KIND_PATH:
 	case KIND_AUDIOCODEC: {
 		const char *s = *AT(cfg, k, char *const);
@@ -196,6 +202,7 @@ static char *accepted_text(const key_spec *k) {
 		return g_strdup("\"opus\" (the only audio codec supported)");
 	case KIND_SECRET:
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 		break;
 	}
 	return g_strdup("text");
@@ -318,6 +325,7 @@ static gboolean apply(calls_config *cfg, const key_spec *k, const char *raw, cha
 		*AT(cfg, k, char *) = *raw != '\0' ? g_strdup(raw) : NULL;
 		break;
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 	case KIND_PATH:
 		if(*v == '\0' && k->kind == KIND_PATH) {
 			ok = FALSE;
@@ -456,6 +464,13 @@ gboolean calls_config_check(const calls_config *cfg, GError **error) {
 			"jwt_secret is still \"" SAMPLE_SECRET "\", the placeholder of the sample configuration: "
 			"anyone could sign tokens with it; set a long random secret shared with your token issuer "
 			"(e.g. openssl rand -base64 48)");
+		return FALSE;
+	}
+	if(cfg->jwt_secret != NULL && strlen(cfg->jwt_secret) < CALLS_AUTH_SECRET_MIN) {
+		g_set_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE,
+			"jwt_secret is %zu bytes long; HS256 needs a secret of at least %d bytes (a shorter one can be "
+			"guessed offline from a single token): set a long random secret shared with your token issuer "
+			"(e.g. openssl rand -base64 48)", strlen(cfg->jwt_secret), CALLS_AUTH_SECRET_MIN);
 		return FALSE;
 	}
 	if(cfg->jwt_public_key != NULL && !check_public_key_file(cfg->jwt_public_key, error))

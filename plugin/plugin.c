@@ -288,6 +288,8 @@ static calls_auth *make_auth(void) {
 	if(auth == NULL) {
 		JANUS_LOG(LOG_FATAL, "[calls] cannot set up authentication: %s\n", error ? error->message : "?");
 		g_clear_error(&error);
+	} else {
+		calls_auth_require_claims(auth, state.config.jwt_audience, state.config.jwt_issuer);
 	}
 	return auth;
 }

@@ -658,6 +658,12 @@ static gboolean check_invitees(calls_registry *reg, calls_call *call, const call
 	return TRUE;
 }
 
+static void mark_busy(calls_participant *p, gint64 now) {
+	p->status = CALLS_PSTATUS_BUSY;
+	p->left_reason = CALLS_LEFT_BUSY;
+	p->invited_at = p->left_at = now;
+}
+
 /* Ring each invitee, or mark them BUSY at once if they are joined in another live call. */
 static void ring_invitees(calls_registry *reg, calls_call *call, const char *const *ids, guint n,
 		const calls_origin *o) {
@@ -675,9 +681,7 @@ static void ring_invitees(calls_registry *reg, calls_call *call, const char *con
 		calls_user *u = user_get(reg, ids[i], FALSE);
 		if(calls_registry_joined_call(reg, u, call) != NULL) {
 			cancel_timers(reg, p);
-			p->status = CALLS_PSTATUS_BUSY;
-			p->left_reason = CALLS_LEFT_BUSY;
-			p->invited_at = p->left_at = now;
+			mark_busy(p, now);
 			g_ptr_array_add(busy, p);
 			continue;
 		}
@@ -761,8 +765,12 @@ calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const 
 	init->invited_at = init->joined_at = now;
 	init->ever_joined = TRUE;
 	init->device = dev;
-	for(guint i = 0; i < n_invitees; i++)
-		participant_add(reg, call, invitees[i], CALLS_ROLE_PARTICIPANT);
+	for(guint i = 0; i < n_invitees; i++) {
+		calls_participant *p = participant_add(reg, call, invitees[i], CALLS_ROLE_PARTICIPANT);
+		/* CALL_STARTED already shows the busy as BUSY (ring_invitees decides the same way) */
+		if(calls_registry_joined_call(reg, user_get(reg, invitees[i], FALSE), call) != NULL)
+			mark_busy(p, now);
+	}
 	mark_dirty(reg, call);
 
 	json_t *started = calls_event_started(call, now);

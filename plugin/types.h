@@ -89,6 +89,7 @@ struct calls_device {
 	void *conn;
 	gint64 registered_at;
 	gboolean events;     /* receives call events (FALSE for a subscriber-only handle) */
+	gint64 token_expires; /* `exp` of the token it registered with (s since the epoch), 0 = none */
 };
 
 struct calls_user {

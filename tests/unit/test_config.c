@@ -40,6 +40,8 @@ static void test_defaults(void) {
 	g_assert_cmpint(cfg.auth, ==, CALLS_AUTH_JWT);
 	g_assert_null(cfg.jwt_secret);
 	g_assert_null(cfg.jwt_public_key);
+	g_assert_null(cfg.jwt_audience);
+	g_assert_null(cfg.jwt_issuer);
 	g_assert_cmpuint(cfg.ring_timeout_ms, ==, 45000);
 	g_assert_cmpuint(cfg.connect_timeout_ms, ==, 30000);
 	g_assert_cmpuint(cfg.reconnect_grace_ms, ==, 20000);
@@ -95,6 +97,19 @@ static void test_auth(void) {
 	g_assert_cmpstr(cfg.jwt_public_key, ==, "/etc/janus/calls-public.pem");
 	set_ok(&cfg, "jwt_public_key", "");
 	g_assert_null(cfg.jwt_public_key);
+
+	/* the required audience and issuer: trimmed text, empty unsets */
+	set_ok(&cfg, "jwt_audience", " calls.example.org ");
+	g_assert_cmpstr(cfg.jwt_audience, ==, "calls.example.org");
+	set_ok(&cfg, "jwt_issuer", "https://id.example.org/");
+	g_assert_cmpstr(cfg.jwt_issuer, ==, "https://id.example.org/");
+	char *line = calls_config_describe(&cfg);
+	g_assert_nonnull(strstr(line, "jwt_audience=calls.example.org jwt_issuer=https://id.example.org/"));
+	g_free(line);
+	set_ok(&cfg, "jwt_audience", "");
+	g_assert_null(cfg.jwt_audience);
+	set_ok(&cfg, "jwt_issuer", "  ");
+	g_assert_null(cfg.jwt_issuer);
 	calls_config_clear(&cfg);
 }
 
@@ -314,7 +329,23 @@ static void test_check(void) {
 	g_assert_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE);
 	g_assert_nonnull(strstr(error->message, "placeholder"));
 	g_clear_error(&error);
+	/* an HS256 secret shorter than 32 bytes does not start: it says how long it is and what to do */
 	set_ok(&cfg, "jwt_secret", "s");
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_assert_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE);
+	g_assert_nonnull(strstr(error->message, "jwt_secret is 1 bytes long"));
+	g_assert_nonnull(strstr(error->message, "at least 32 bytes"));
+	g_assert_nonnull(strstr(error->message, "openssl rand"));
+	g_clear_error(&error);
+	set_ok(&cfg, "jwt_secret", "0123456789abcdef0123456789abcde");   /* 31 */
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_assert_nonnull(strstr(error->message, "jwt_secret is 31 bytes long"));
+	g_clear_error(&error);
+	set_ok(&cfg, "auth", "open");   /* in open mode too: the secret still verifies tokens */
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_clear_error(&error);
+	set_ok(&cfg, "auth", "jwt");
+	set_ok(&cfg, "jwt_secret", "0123456789abcdef0123456789abcdef");  /* 32 */
 	g_assert_true(calls_config_check(&cfg, &error));
 	g_assert_no_error(error);
 	set_ok(&cfg, "jwt_secret", "");
@@ -375,7 +406,8 @@ static void test_describe(void) {
 	calls_config cfg;
 	calls_config_init(&cfg);
 	char *line = calls_config_describe(&cfg);
-	g_assert_cmpstr(line, ==, "auth=jwt jwt_secret=(unset) jwt_public_key=(unset) ring_timeout=45s "
+	g_assert_cmpstr(line, ==, "auth=jwt jwt_secret=(unset) jwt_public_key=(unset) jwt_audience=(unset) "
+		"jwt_issuer=(unset) ring_timeout=45s "
 		"connect_timeout=30s reconnect_grace=20s max_participants=16 max_calls_per_minute=20 "
 		"max_live_calls=1000 db_path=/var/lib/janus/calls.db videocodec=vp8 audiocodec=opus "
 		"events=true presence=false pli_interval=500ms media_timeout=5s");

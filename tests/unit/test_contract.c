@@ -426,6 +426,62 @@ static void test_route_query_in_path(void) {
 	g_assert_cmpint(req.op, ==, CALLS_OP_PARTICIPANTS);
 	g_assert_cmpstr(req.call_id, ==, CID);
 	done();
+
+	/* '+' is a space, %2B a plus; a name without '=' has the value "" */
+	ok("{'request': 'GET /calls/history?chatId=chat+1%2B2&type=VIDEO'}", NULL);
+	g_assert_cmpstr(req.filter_chat_id, ==, "chat 1+2");
+	done();
+	refused("{'request': 'GET /calls/history?page'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.page must be a page number from 1");
+	/* the values of the path are judged as those of `query` */
+	refused("{'request': 'GET /calls/active?limit=0'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.limit|1 to 100");
+	refused("{'request': 'GET /calls/active', 'query': {'limit': 0}}", NULL, CALLS_ERR_INVALID_REQUEST, "query.limit|1 to 100");
+	refused("{'request': 'GET /calls/history?chatId=a%01b'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.chatId");
+	refused("{'request': 'GET /calls/history', 'query': {'chatId': 'a\\u0001b'}}", NULL, CALLS_ERR_INVALID_REQUEST, "query.chatId");
+	/* bad percent-encoding, in a value or a name, is refused */
+	static const char *const bad[] = { "chatId=%zz", "chatId=%4", "chatId=abc%", "chatId=%00", "chatId=%ff%fe",
+		"page=1&%G1=2", "chatId=%C3%28" };
+	for(guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *body = g_strdup_printf("{'request': 'GET /calls/history?%s'}", bad[i]);
+		refused_keep(body, NULL, CALLS_ERR_INVALID_REQUEST, "query string in the path is not valid|bad percent-encoding");
+		g_assert_cmpint(req.op, ==, CALLS_OP_HISTORY);   /* the route is still named */
+		done();
+		g_free(body);
+	}
+	refused("{'request': 'GET /calls/history?=5'}", NULL, CALLS_ERR_INVALID_REQUEST, "without a name");
+	refused("{'request': 'GET /calls/history?page=1&page=2'}", NULL, CALLS_ERR_INVALID_REQUEST, "page twice|\"1\"|\"2\"");
+	ok("{'request': 'GET /calls/history?page=2&page=2'}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	done();
+	GString *many = g_string_new("{'request': 'GET /calls/history?");
+	for(int i = 0; i < 33; i++)
+		g_string_append_printf(many, "k%d=1&", i);
+	g_string_append(many, "'}");
+	refused(many->str, NULL, CALLS_ERR_INVALID_REQUEST, "at most 32");
+	g_string_free(many, TRUE);
+	/* a query string in the path and a `query` object: merged */
+	ok("{'request': 'GET /calls/history?page=2&type=VIDEO', 'query': {'limit': 5, 'status': 'MISSED'}}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	g_assert_cmpint(req.limit, ==, 5);
+	g_assert_cmpint(req.filter_type, ==, CALLS_TYPE_VIDEO);
+	g_assert_cmpint(req.filter_status, ==, CALLS_STATUS_MISSED);
+	done();
+	/* ... a parameter in both places with the same value is fine (2 and "2" are the same number) */
+	ok("{'request': 'GET /calls/history?page=2&type=VIDEO', 'query': {'page': 2, 'type': 'VIDEO', 'limit': '5'}}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	g_assert_cmpint(req.limit, ==, 5);
+	done();
+	ok("{'request': 'GET /calls/active?page=3', 'query': null}", NULL);
+	g_assert_cmpint(req.page, ==, 3);
+	done();
+	/* ... with different values it is refused, naming both */
+	refused("{'request': 'GET /calls/history?page=2', 'query': {'page': 3}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"query parameter page|in the path (\"2\")|(3)|different values");
+	refused("{'request': 'GET /calls/history?type=AUDIO', 'query': {'type': 'VIDEO'}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"query parameter type|\"AUDIO\"|\"VIDEO\"");
+	refused("{'request': 'GET /calls/history?type=AUDIO', 'query': {'type': 'audio'}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"different values");
+	/* ... and a `query` that is no object is refused as without a path query */
+	refused("{'request': 'GET /calls/history?page=2', 'query': [1]}", NULL, CALLS_ERR_INVALID_REQUEST, "query must be an object");
 }
 
 static void test_route_call_ids(void) {
@@ -1211,8 +1267,9 @@ static void test_events_out(void) {
 	json_array_append_new(streams, calls_json_stream("1", NULL, NULL, "video", FALSE));
 	ev = calls_event_offer_received(CID, streams, now);
 	d = envelope(ev, "WEBRTC_OFFER_RECEIVED", ts);
-	test_assert_keys(d, "callId,fromUserId,streams");
+	test_assert_keys(d, "callId,fromUserId,fromUserName,streams");
 	g_assert_true(json_is_null(json_object_get(d, "fromUserId")));
+	g_assert_true(json_is_null(json_object_get(d, "fromUserName")));
 	g_assert_cmpuint(json_array_size(json_object_get(d, "streams")), ==, 2);
 	test_assert_keys(test_json_at(d, "streams.0"), "mid,userId,userName,kind,active");
 	test_assert_json_str(d, "streams.0.mid", "0");
