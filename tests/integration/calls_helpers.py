@@ -63,7 +63,7 @@ EVENT_KEYS = {
                                         "isSharingScreen"}, set()),
     "CALL_ENDED": ({"callId", "status", "duration", "endedBy", "reason"}, set()),
     "WEBRTC_ANSWER_RECEIVED": ({"callId", "fromUserId"}, set()),
-    "WEBRTC_OFFER_RECEIVED": ({"callId", "fromUserId", "streams"}, set()),
+    "WEBRTC_OFFER_RECEIVED": ({"callId", "fromUserId", "fromUserName", "streams"}, set()),
     "ERROR": ({"code", "status", "message", "event"}, {"callId"}),
 }
 
@@ -180,7 +180,7 @@ def check_event(env: dict, name: str = None) -> dict:
         assert data["status"] in FINAL_STATUSES and data["reason"] in END_REASONS, data
         assert isinstance(data["duration"], int) and data["duration"] >= 0, data
     elif name in ("WEBRTC_ANSWER_RECEIVED", "WEBRTC_OFFER_RECEIVED"):
-        assert data["fromUserId"] is None, data
+        assert data["fromUserId"] is None and data.get("fromUserName") is None, data
         for s in data.get("streams", []):
             assert set(s) == {"mid", "userId", "userName", "kind", "active"}, s
     elif name == "ERROR":

@@ -19,6 +19,7 @@ def check_offer_streams(offer, names):
     is the userId that `streams` names (`names`: userId -> userName)."""
     data, sdp = offer["data"], offer["jsep"]["sdp"]
     assert data["fromUserId"] is None
+    assert "fromUserName" in data and data["fromUserName"] is None   # the original's key, kept
     lines = sdp_mlines(sdp)
     streams = data["streams"]
     assert [s["mid"] for s in streams] == [m["mid"] for m in lines], (streams, lines)
