@@ -608,14 +608,17 @@ static char *query_unescape(const char *raw) {
  * name, a name given twice with different values, or too many parameters:
  * FALSE with `err` set. */
 static gboolean query_from_path(const char *qs, json_t **out, calls_error *err) {
+	guint n = 1;
+	for(const char *p = qs; *p != '\0'; p++)
+		n += (*p == '&');
+	if(n > QUERY_PARAMS_MAX) {
+		calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the query string in the path has %u parameters; "
+			"at most %d are read", n, QUERY_PARAMS_MAX);
+		return FALSE;
+	}
 	json_t *q = json_object();
 	gchar **pairs = g_strsplit(qs, "&", -1);
 	gboolean ok = TRUE;
-	if(g_strv_length(pairs) > QUERY_PARAMS_MAX) {
-		calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the query string in the path has %u parameters; "
-			"at most %d are read", g_strv_length(pairs), QUERY_PARAMS_MAX);
-		ok = FALSE;
-	}
 	for(guint i = 0; ok && pairs[i] != NULL; i++) {
 		if(*pairs[i] == '\0')
 			continue;
