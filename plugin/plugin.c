@@ -232,6 +232,18 @@ static void env_call_ended(gpointer ctx, calls_call *call) {
 	calls_sfu_call_ended(state.sfu, call);
 }
 
+static void env_log(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args) {
+	int lvl = (int)level;
+	if(lvl > janus_log_level)
+		return;
+	char *line = g_strdup_vprintf(format, args);
+	if(call_id != NULL)
+		JANUS_LOG(lvl, "[calls] [%s] %s\n", call_id, line);
+	else
+		JANUS_LOG(lvl, "[calls] %s\n", line);
+	g_free(line);
+}
+
 /* ---- Configuration ---------------------------------------------------------------------- */
 
 static gboolean read_config(const char *config_path) {
@@ -315,6 +327,7 @@ static void setup_on_worker(gpointer data) {
 		.participant_joined = env_participant_joined,
 		.media_flags = env_media_flags,
 		.call_ended = env_call_ended,
+		.log = env_log,
 	};
 	calls_limits limits = {
 		.ring_timeout_ms = state.config.ring_timeout_ms,
