@@ -451,8 +451,7 @@ static gboolean on_grace_timeout(gpointer data) {
 
 static void start_grace(calls_registry *reg, calls_participant *p) {
 	if(p->status == CALLS_PSTATUS_JOINED && p->grace_timer == 0) {
-		STORY(reg, p->call, "%s lost its connection: reconnect grace of %u ms", p->user_id,
-			reg->limits.reconnect_grace_ms);
+		STORY(reg, p->call, "%s: reconnect grace of %u ms starts", p->user_id, reg->limits.reconnect_grace_ms);
 		p->grace_timer = reg->env.timer_add(reg->env.ctx, reg->limits.reconnect_grace_ms, on_grace_timeout, p);
 	}
 }
@@ -975,8 +974,7 @@ calls_participant *calls_registry_set_media(calls_registry *reg, calls_call *cal
 void calls_registry_media_up(calls_registry *reg, calls_participant *p) {
 	if(p->status != CALLS_PSTATUS_JOINED)
 		return;
-	if(!p->media_flowing)
-		STORY(reg, p->call, "media of %s reaches the server", p->user_id);
+	gboolean was_flowing = p->media_flowing;
 	p->media_flowing = TRUE;
 	cancel_timer(reg, &p->connect_timer);
 	cancel_timer(reg, &p->grace_timer);
@@ -986,6 +984,9 @@ void calls_registry_media_up(calls_registry *reg, calls_participant *p) {
 		calls_participant *q = g_ptr_array_index(call->participants, i);
 		flowing += (q->status == CALLS_PSTATUS_JOINED && q->media_flowing);
 	}
+	if(!was_flowing)
+		STORY(reg, call, "media of %s reaches the server (%u of %u joined)", p->user_id, flowing,
+			count_status(call, CALLS_PSTATUS_JOINED));
 	if(flowing >= 2 && call->status == CALLS_STATUS_CONNECTING)
 		fire(reg, call, CE_MEDIA_FLOWING, NULL, NULL);
 }
@@ -993,7 +994,6 @@ void calls_registry_media_up(calls_registry *reg, calls_participant *p) {
 void calls_registry_media_down(calls_registry *reg, calls_participant *p) {
 	if(p->status != CALLS_PSTATUS_JOINED)
 		return;
-	STORY(reg, p->call, "media of %s lost", p->user_id);
 	p->media_flowing = FALSE;
 	start_grace(reg, p);
 }

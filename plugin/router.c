@@ -449,7 +449,7 @@ json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, co
 	}
 	json_t *answer = NULL;
 	if(!ok && parse_ok)   /* the code only: a message may quote what the client sent */
-		calls_registry_log(r->reg, CALLS_LOG_VERB, c.call ? c.call->id : NULL, "%s: %s refused: %s",
+		calls_registry_log(r->reg, CALLS_LOG_VERB, req->call_id[0] ? req->call_id : NULL, "%s: %s refused: %s",
 			*dev ? (*dev)->user->user_id : "an unregistered handle", req->name, calls_error_code_name(c.err.code));
 	if(calls_request_is_async(req)) {
 		if(!ok) {
