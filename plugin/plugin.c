@@ -4,14 +4,14 @@
  *
  * \details The only file that speaks to the Janus core. Each callback is
  * turned into a job for the worker thread, which owns all call state (see
- * DESIGN.md): requests with an immediate answer (register and the routes of
+ * docs/architecture.md): requests with an immediate answer (register and the routes of
  * the REST contract) are run on the worker while the transport thread waits;
  * events, SDP and the media callbacks are posted and answered later with
  * push_event. The RTP/RTCP callbacks go straight to the SFU's relay, which
  * never waits for the worker.
  *
  * The API itself (requests, routes, events, errors) is documented in
- * docs/api.md and specified in CONTRACT.md.
+ * docs/api.md.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later

@@ -1298,7 +1298,7 @@ static void test_transitions(void) {
 	}
 }
 
-/* Every status of CONTRACT.md §4, of calls and of participants, is reached and persisted. */
+/* Every status of docs/api.md §4, of calls and of participants, is reached and persisted. */
 static GHashTable *seen_calls, *seen_parts;
 
 static void seen(const char *id) {
