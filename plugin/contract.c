@@ -1,6 +1,6 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Incoming: a message body is one of three kinds (CONTRACT.md §2): the
+ * Incoming: a message body is one of three kinds (docs/api.md §2): the
  * identity request {"request": "register"}, a route {"request": "METHOD
  * /path", "query", "body"} or an event {"event": "NAME", "data"}. Each
  * operation is described once, in the `specs` table below: its names as a

@@ -1,7 +1,7 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Every name of CONTRACT.md lives here: request and event names, routes,
- * fields, statuses, error codes. Incoming bodies are validated against
+ * Every name of the API (docs/api.md) lives here: request and event names,
+ * routes, fields, statuses, error codes. Incoming bodies are validated against
  * declarative tables and turned into a typed calls_request; outgoing events
  * and route answers are built from the domain structs of types.h.
  * Nothing here knows Janus or keeps state.
@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include "types.h"
 
-/* ---- Errors (CONTRACT.md §2) --------------------------------------------- */
+/* ---- Errors (docs/api.md §8) --------------------------------------------- */
 
 typedef enum {
 	CALLS_ERR_NONE = 0,

@@ -4,14 +4,14 @@
  *
  * \details The only file that speaks to the Janus core. Each callback is
  * turned into a job for the worker thread, which owns all call state (see
- * DESIGN.md): requests with an immediate answer (register and the routes of
+ * docs/architecture.md): requests with an immediate answer (register and the routes of
  * the REST contract) are run on the worker while the transport thread waits;
  * events, SDP and the media callbacks are posted and answered later with
  * push_event. The RTP/RTCP callbacks go straight to the SFU's relay, which
  * never waits for the worker.
  *
  * The API itself (requests, routes, events, errors) is documented in
- * docs/api.md and specified in CONTRACT.md.
+ * docs/api.md.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -410,6 +410,18 @@ static void env_call_ended(gpointer ctx, calls_call *call) {
 	calls_sfu_call_ended(state.sfu, call);
 }
 
+static void env_log(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args) {
+	int lvl = (int)level;
+	if(lvl > janus_log_level)
+		return;
+	char *line = g_strdup_vprintf(format, args);
+	if(call_id != NULL)
+		JANUS_LOG(lvl, "[calls] [%s] %s\n", call_id, line);
+	else
+		JANUS_LOG(lvl, "[calls] %s\n", line);
+	g_free(line);
+}
+
 /* ---- Configuration ---------------------------------------------------------------------- */
 
 static gboolean read_config(const char *config_path) {
@@ -486,6 +498,7 @@ static void setup_on_worker(gpointer data) {
 		.participant_joined = env_participant_joined,
 		.media_flags = env_media_flags,
 		.call_ended = env_call_ended,
+		.log = env_log,
 	};
 	calls_limits limits = {
 		.ring_timeout_ms = state.config.ring_timeout_ms,

@@ -633,6 +633,9 @@ json_t *calls_router_execute_read(calls_router *r, void *conn, calls_device **de
 		calls_registry_flush(r->reg);
 		return answer;
 	}
+	if(!ok && parse_ok)   /* the code only: a message may quote what the client sent */
+		calls_registry_log(r->reg, CALLS_LOG_VERB, req->call_id[0] ? req->call_id : NULL, "%s: %s refused: %s",
+			*dev ? (*dev)->user->user_id : "an unregistered handle", req->name, calls_error_code_name(c.err.code));
 	if(calls_request_is_async(req)) {
 		if(!ok) {
 			json_t *ev = calls_event_error(&c.err, req->name, req->call_id, calls_registry_now(r->reg));

@@ -1,4 +1,4 @@
-"""Errors (CONTRACT.md §2): every error code provoked with its HTTP status, as a
+"""Errors (docs/api.md §8): every error code provoked with its HTTP status, as a
 route answer {"status", "error": {"code", "message"}} and as an ERROR event on the
 request's transaction; and bad input of every kind refused cleanly: Janus alive,
 the call unchanged (its JSON identical before and after), no stored call lost.
