@@ -219,11 +219,23 @@ static outgoing *outgoing_new(calls_session *s, const char *transaction) {
 	return o;
 }
 
+/* A refusal that the history decided (a finished call): logged like the
+ * router logs its own, with the code only. */
+static void log_read_refusal(const calls_history_read *rd, json_t *answer) {
+	if(answer == NULL || janus_log_level < LOG_VERB)
+		return;
+	json_t *err = rd->async ? json_object_get(answer, "data") : json_object_get(answer, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	if(code != NULL)
+		JANUS_LOG(LOG_VERB, "[calls] [%s] %s: %s refused: %s\n", rd->call_id, rd->user_id, rd->request_name, code);
+}
+
 /* The store thread: the batch's calls are written, the event may leave. */
 static void dispatch_outgoing(gpointer ctx, calls_store *store, gpointer item) {
 	outgoing *o = item;
 	if(o->read != NULL) {
 		json_t *ev = calls_history_read_answer(o->read, store, g_get_real_time());
+		log_read_refusal(o->read, ev);
 		if(ev != NULL)
 			calls_pusher_post(state.pusher, o->session, o->transaction, ev, NULL);
 		if(ev != NULL)
@@ -735,6 +747,7 @@ static void run_message(gpointer data) {
 static void read_history(calls_store *store, gpointer data) {
 	message_job *job = data;
 	job->answer = calls_history_read_answer(job->read, store, g_get_real_time());
+	log_read_refusal(job->read, job->answer);
 }
 
 static struct janus_plugin_result *calls_handle_message(janus_plugin_session *handle, char *transaction,
