@@ -17,6 +17,7 @@
 
 #include "types.h"
 #include "ratelimit.h"
+#include "pusher.h"
 
 #define CALLS_PACKAGE "janus.plugin.calls"
 #define CALLS_NAME "JANUS Calls plugin"
@@ -31,6 +32,9 @@ typedef struct calls_session {
 	calls_device *device;         /* worker only: NULL until registered */
 	calls_peer *peer;             /* media role of this handle, set once by the worker (atomically) */
 	calls_ratelimit *bucket;      /* requests this handle may still send (max_events_per_second); NULL = no limit */
+	calls_outbox outbox;          /* events waiting to be pushed, in order */
+	GMutex snapshot_lock;
+	json_t *snapshot;             /* what query_session shows, published by the worker */
 	janus_refcount ref;
 } calls_session;
 

@@ -10,9 +10,9 @@ JanusServer writes everything Janus reads into its own work directory:
     <workdir>/janus.log    Janus's log (-L); janus.stderr gets what Janus prints itself
 
 Janus gathers ICE candidates on interface `va` only (-E va): run inside the
-network namespace made by run.sh (see research/network.md). Janus never gathers
-on loopback, and without `va` it would fall back to the machine's real interfaces,
-so start() refuses to run when `va` is missing.
+network namespace made by run.sh (see tests/integration/README.md). Janus never
+gathers on loopback, and without `va` it would fall back to the machine's real
+interfaces, so start() refuses to run when `va` is missing.
 """
 
 import asyncio
