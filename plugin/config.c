@@ -72,6 +72,11 @@ static const key_spec keys[] = {
 	{ "presence",             KIND_BOOL,        FIELD(presence),             0, 0, FALSE, NULL },
 	{ "pli_interval",         KIND_NUMBER,      FIELD(pli_interval_ms),      100, 10000, FALSE, "ms" },
 	{ "media_timeout",        KIND_SECONDS,     FIELD(media_timeout_ms),     1000, 3600000, FALSE, NULL },
+	{ "max_devices_per_user", KIND_NUMBER,      FIELD(max_devices_per_user), 1, 1000, FALSE, "" },
+	{ "max_events_per_second", KIND_NUMBER,     FIELD(max_events_per_second), 0, 100000, TRUE, "" },
+	{ "max_events_burst",     KIND_NUMBER,      FIELD(max_events_burst),     1, 1000000, FALSE, "" },
+	{ "max_message_size",     KIND_NUMBER,      FIELD(max_message_size),     4096, 16777216, FALSE, "B" },
+	{ "max_sdp_size",         KIND_NUMBER,      FIELD(max_sdp_size),         4096, 1048576, FALSE, "B" },
 };
 
 static const char *const video_codecs[] = { "vp8", "vp9", "h264", "av1" };
@@ -100,6 +105,11 @@ void calls_config_init(calls_config *cfg) {
 	cfg->presence = FALSE;
 	cfg->pli_interval_ms = 500;
 	cfg->media_timeout_ms = 5000;
+	cfg->max_devices_per_user = 10;
+	cfg->max_events_per_second = 20;
+	cfg->max_events_burst = 40;
+	cfg->max_message_size = 64 * 1024;
+	cfg->max_sdp_size = 64 * 1024;
 }
 
 /* Forget a secret before freeing it. */
@@ -192,7 +202,8 @@ static char *accepted_text(const key_spec *k) {
 	}
 	case KIND_NUMBER:
 		return g_strdup_printf("a whole number from %u to %u%s%s", k->min, k->max,
-			*k->unit ? " (milliseconds)" : "", k->zero_unlimited ? ", 0 for no limit" : "");
+			strcmp(k->unit, "ms") == 0 ? " (milliseconds)" : strcmp(k->unit, "B") == 0 ? " (bytes)" : "",
+			k->zero_unlimited ? ", 0 for no limit" : "");
 	case KIND_BOOL:
 		return g_strdup("true or false (also yes/no, 1/0)");
 	case KIND_VIDEOCODECS:

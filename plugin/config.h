@@ -44,6 +44,12 @@ typedef struct calls_config {
 	guint pli_interval_ms;       /* pli_interval, ms: least time between two PLIs to one publisher stream, default 500, 100..10000 */
 	guint media_timeout_ms;      /* media_timeout, seconds, default 5: a publisher silent for so long
 	                              * counts as disconnected (its reconnect grace starts) */
+	/* Limits on what one user or handle may hold or send (docs/api.md, "Limits") */
+	guint max_devices_per_user;  /* registered handles of one user, default 10, 1..1000 */
+	guint max_events_per_second; /* requests one handle may send per second, default 20, 0 = no limit */
+	guint max_events_burst;      /* ... of which at once (the bucket's size), default 40, 1..100000 */
+	guint max_message_size;      /* bytes of a message body (compact JSON), default 65536 */
+	guint max_sdp_size;          /* bytes of the SDP in a jsep, default 65536 */
 } calls_config;
 
 void calls_config_init(calls_config *cfg);    /* every default */

@@ -913,6 +913,39 @@ void calls_request_clear(calls_request *req) {
 	req->verified = NULL;
 }
 
+/* json_dump_callback's sink: counts, and stops once past the limit. */
+typedef struct size_count {
+	size_t bytes, limit;
+} size_count;
+
+static int count_bytes(const char *buffer, size_t size, void *data) {
+	size_count *c = data;
+	(void)buffer;
+	c->bytes += size;
+	return (c->limit > 0 && c->bytes > c->limit) ? -1 : 0;
+}
+
+gboolean calls_request_check_size(const calls_request *req, size_t max_body, size_t max_sdp, calls_error *err) {
+	if(max_body > 0 && req->root != NULL) {
+		size_count c = { 0, max_body };
+		if(json_dump_callback(req->root, count_bytes, &c, JSON_COMPACT | JSON_ENCODE_ANY) != 0 || c.bytes > max_body) {
+			calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+				"the message body of %s is larger than %zu bytes (max_message_size, counted as compact JSON): "
+				"send less", req->name, max_body);
+			return FALSE;
+		}
+	}
+	if(max_sdp > 0 && req->sdp != NULL) {
+		size_t len = strlen(req->sdp);
+		if(len > max_sdp) {
+			calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+				"the SDP of %s is %zu bytes long; at most %zu are accepted (max_sdp_size)", req->name, len, max_sdp);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* ---- Outgoing JSON ----------------------------------------------------------------- */
 
 static json_t *json_string_or_null(const char *s) {

@@ -142,6 +142,14 @@ typedef struct calls_request {
 gboolean calls_request_parse(json_t *body, json_t *jsep, calls_request *req, calls_error *err);
 void calls_request_clear(calls_request *req);
 
+/* The size limits of a well-formed request (docs/api.md, "Limits"): its body,
+ * as compact JSON, at most `max_body` bytes (max_message_size), and its SDP at
+ * most `max_sdp` bytes (max_sdp_size); 0 = no limit. Run after a successful
+ * calls_request_parse(): a malformed request is refused for what is wrong
+ * with it first. FALSE with `err` LIMIT_EXCEEDED naming the limit otherwise.
+ * Counting stops at the limit: a huge body costs no more than a legal one. */
+gboolean calls_request_check_size(const calls_request *req, size_t max_body, size_t max_sdp, calls_error *err);
+
 /* ---- Outgoing JSON ----------------------------------------------------------- */
 
 json_t *calls_json_participant(const calls_participant *p);

@@ -142,6 +142,7 @@ static void session_free(const janus_refcount *ref) {
 		json_decref(s->snapshot);
 	g_mutex_clear(&s->snapshot_lock);
 	janus_refcount_decrease(&s->handle->ref);
+	calls_ratelimit_free(s->bucket);
 	g_free(s);
 }
 
@@ -519,6 +520,7 @@ static void setup_on_worker(gpointer data) {
 		.max_participants = state.config.max_participants,
 		.max_calls_per_minute = state.config.max_calls_per_minute,
 		.max_live_calls = state.config.max_live_calls,
+		.max_devices_per_user = state.config.max_devices_per_user,
 	};
 	state.batch = calls_storeq_batch_new();
 	state.dirty = g_hash_table_new_full(NULL, NULL, session_unref_notify, NULL);
@@ -695,6 +697,8 @@ static void calls_create_session(janus_plugin_session *handle, int *error) {
 	calls_session *s = g_new0(calls_session, 1);
 	s->handle = handle;
 	s->handle_id = (guint64)(guintptr)handle;
+	s->bucket = calls_ratelimit_new(state.config.max_events_per_second, state.config.max_events_burst,
+		g_get_monotonic_time());
 	calls_outbox_init(&s->outbox);
 	g_mutex_init(&s->snapshot_lock);
 	/* The core handed us one reference to `handle`; session_free gives it back */
@@ -750,6 +754,22 @@ static void read_history(calls_store *store, gpointer data) {
 	log_read_refusal(job->read, job->answer);
 }
 
+/* A request refused on the Janus thread, answered as the router answers a
+ * refusal (a route answer, or an ERROR event on the request's transaction,
+ * queued behind what the handle is already being sent). */
+static struct janus_plugin_result *refuse_now(message_job *job, const calls_error *err) {
+	json_t *answer = NULL;
+	if(calls_request_is_async(&job->req)) {
+		json_t *ev = calls_event_error(err, job->req.name, job->req.call_id, g_get_real_time());
+		calls_pusher_post(state.pusher, job->session, job->transaction, ev, NULL);
+		json_decref(ev);
+	} else {
+		answer = calls_reply_error(err);
+	}
+	message_job_free(job);
+	return janus_plugin_result_new(answer != NULL ? JANUS_PLUGIN_OK : JANUS_PLUGIN_OK_WAIT, NULL, answer);
+}
+
 static struct janus_plugin_result *calls_handle_message(janus_plugin_session *handle, char *transaction,
 		json_t *message, json_t *jsep) {
 	calls_session *s = usable() ? session_lookup(handle) : NULL;
@@ -765,12 +785,16 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 	message_job *job = g_new0(message_job, 1);
 	job->session = s;
 	job->transaction = transaction;
-	job->parse_ok = calls_request_parse(message, jsep, &job->req, &job->parse_err);
+	job->parse_ok = calls_request_parse(message, jsep, &job->req, &job->parse_err) &&
+		calls_request_check_size(&job->req, state.config.max_message_size, state.config.max_sdp_size, &job->parse_err);
 	/* The request holds its own references to what it borrows from */
 	if(message != NULL)
 		json_decref(message);
 	if(jsep != NULL)
 		json_decref(jsep);
+	calls_error too_many;
+	if(!calls_ratelimit_take(s->bucket, g_get_monotonic_time(), &too_many))
+		return refuse_now(job, &too_many);   /* never reaches the worker */
 	/* A token is verified here, on Janus's thread: an RS256 check costs a
 	 * fraction of a millisecond that the worker does not spend */
 	if(job->parse_ok)

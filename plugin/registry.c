@@ -469,13 +469,23 @@ calls_registry *calls_registry_new(const calls_env *env, const calls_limits *lim
 	return reg;
 }
 
+/* A user with no connection and no live call is forgotten, unless they started
+ * a call or invited somebody in the last minute: reconnecting must not reset
+ * max_calls_per_minute. */
+static gboolean user_idle(calls_registry *reg, calls_user *u) {
+	if(u->devices->len > 0 || u->calls->len > 0)
+		return FALSE;
+	gpointer last = g_queue_peek_tail(&u->initiations);
+	return last == NULL ||
+		calls_registry_now(reg) - GPOINTER_TO_SIZE(last) * (gint64)1000 >= 60 * G_USEC_PER_SEC;
+}
+
 static void forget_idle_users(calls_registry *reg) {
 	GHashTableIter iter;
 	gpointer value;
 	g_hash_table_iter_init(&iter, reg->users);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
-		calls_user *u = value;
-		if(u->devices->len == 0 && u->calls->len == 0)
+		if(user_idle(reg, value))
 			g_hash_table_iter_remove(&iter);
 	}
 }
@@ -543,6 +553,17 @@ void calls_registry_update_user(calls_registry *reg, calls_user *u, const char *
 	}
 }
 
+gboolean calls_registry_device_allowed(calls_registry *reg, const char *user_id, calls_error *err) {
+	calls_user *u = user_get(reg, user_id, FALSE);
+	guint max = reg->limits.max_devices_per_user;
+	if(max == 0 || u == NULL || u->devices->len < max)
+		return TRUE;
+	calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+		"\"%s\" already has %u registered handles, the most one user may have (max_devices_per_user); "
+		"detach one of them (or let its session time out) before registering another", user_id, max);
+	return FALSE;
+}
+
 calls_device *calls_registry_register(calls_registry *reg, void *conn, const char *user_id,
 		const char *user_name, const char *avatar, gboolean events, const calls_origin *origin) {
 	calls_user *u = user_get(reg, user_id, TRUE);
@@ -587,7 +608,7 @@ void calls_registry_device_gone(calls_registry *reg, calls_device *dev) {
 	}
 	g_ptr_array_remove(u->devices, dev);
 	g_free(dev);
-	if(u->devices->len == 0 && u->calls->len == 0)
+	if(user_idle(reg, u))
 		g_hash_table_remove(reg->users, u->user_id);
 }
 
@@ -754,11 +775,18 @@ static gboolean rate_limited(calls_registry *reg, calls_user *u, calls_error *er
 		gint64 oldest = GPOINTER_TO_SIZE(g_queue_peek_head(&u->initiations)) * (gint64)1000;
 		gint64 wait = (oldest + 60 * G_USEC_PER_SEC - now) / G_USEC_PER_SEC + 1;
 		calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
-			"you started %u calls in the last minute (max_calls_per_minute); try again in %" G_GINT64_FORMAT " s",
-			reg->limits.max_calls_per_minute, wait);
+			"you started calls or invited people %u times in the last minute (max_calls_per_minute: "
+			"each call started and each POST /calls/:callId/participants counts once); try again in %"
+			G_GINT64_FORMAT " s", reg->limits.max_calls_per_minute, wait);
 		return TRUE;
 	}
 	return FALSE;
+}
+
+/* A call started or an invitation made: one more in the user's last minute. */
+static void count_initiation(calls_registry *reg, calls_user *u) {
+	if(reg->limits.max_calls_per_minute > 0)
+		g_queue_push_tail(&u->initiations, GSIZE_TO_POINTER((gsize)(calls_registry_now(reg) / 1000)));
 }
 
 calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const char *const *invitees,
@@ -780,7 +808,7 @@ calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const 
 	if(rate_limited(reg, u, err))
 		return NULL;
 	gint64 now = calls_registry_now(reg);
-	g_queue_push_tail(&u->initiations, GSIZE_TO_POINTER((gsize)(now / 1000)));
+	count_initiation(reg, u);
 
 	calls_call *call = g_new0(calls_call, 1);
 	calls_uuid_new(call->id);
@@ -942,6 +970,10 @@ gboolean calls_registry_invite(calls_registry *reg, calls_call *call, calls_devi
 	}
 	if(!check_invitees(reg, call, dev->user, invitees, n_invitees, err))
 		return FALSE;
+	/* Inviting rings people as starting a call does: the same budget, once per request */
+	if(rate_limited(reg, dev->user, err))
+		return FALSE;
+	count_initiation(reg, dev->user);
 	STORY(reg, call, "%s invites %u more", p->user_id, n_invitees);
 	ring_invitees(reg, call, invitees, n_invitees, o);
 	return TRUE;

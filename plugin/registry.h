@@ -64,6 +64,7 @@ typedef struct calls_limits {
 	guint max_participants;      /* participants of one call, initiator included */
 	guint max_calls_per_minute;  /* calls one user may start per minute; 0 = no limit */
 	guint max_live_calls;        /* live calls on this server; 0 = no limit */
+	guint max_devices_per_user;  /* registered connections (handles) of one user; 0 = no limit */
 } calls_limits;
 
 /* Who asked: events that reach this device carry this transaction. */
@@ -85,6 +86,10 @@ void calls_registry_log(calls_registry *reg, calls_log_level level, const char *
 
 /* ---- Users and devices ---- */
 
+/* Whether `user_id` may register one more connection (max_devices_per_user);
+ * if not, `err` is LIMIT_EXCEEDED naming the limit. A connection that goes
+ * away (calls_registry_device_gone) frees its place. */
+gboolean calls_registry_device_allowed(calls_registry *reg, const char *user_id, calls_error *err);
 /* Bind a connection to a user and ring it for every call still ringing that user. */
 calls_device *calls_registry_register(calls_registry *reg, void *conn, const char *user_id,
 	const char *user_name, const char *avatar, gboolean events, const calls_origin *origin);

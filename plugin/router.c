@@ -282,6 +282,10 @@ static gboolean do_register(ctx *c) {
 	json_t *ev = json_object_get(req->root, "events");
 	if(json_is_boolean(ev))
 		events = json_is_true(ev);
+	if(dev == NULL && !calls_registry_device_allowed(c->r->reg, id.user_id, &c->err)) {
+		calls_identity_clear(&id);
+		return FALSE;
+	}
 	if(dev == NULL) {
 		calls_origin o = { NULL, c->transaction };
 		*c->dev = calls_registry_register(c->r->reg, c->conn, id.user_id, id.user_name, id.avatar, events, &o);

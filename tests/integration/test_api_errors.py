@@ -21,8 +21,11 @@ from harness.client import JanusError, event, now_iso, register, route
 
 @pytest.fixture(scope="module")
 def server(janus_module_factory):
-    """Long timeouts: the calls under test must not change on their own."""
-    return janus_module_factory(configs=calls_config(ring_timeout=60, connect_timeout=60, reconnect_grace=60))
+    """Long timeouts: the calls under test must not change on their own. No limit on requests
+    per handle: these tests send bad input as fast as they can (that limit has its own tests,
+    test_api_limits.py)."""
+    return janus_module_factory(configs=calls_config(ring_timeout=60, connect_timeout=60, reconnect_grace=60,
+                                                     max_events_per_second=0))
 
 
 @pytest.fixture(scope="module")

@@ -1313,6 +1313,61 @@ static void test_replies(void) {
 	json_decref(uj);
 }
 
+/* max_message_size and max_sdp_size: exactly at the limit passes, one byte more is LIMIT_EXCEEDED. */
+static void test_sizes(void) {
+	/* a body of exactly n bytes in compact JSON: {"request":"GET /calls/active","pad":"xxx..."} */
+	const char *head = "{\"request\":\"GET /calls/active\",\"pad\":\"";
+	const size_t limit = 4096;
+	size_t pad = limit - strlen(head) - 2;
+	GString *text = g_string_new(head);
+	for(size_t i = 0; i < pad; i++)
+		g_string_append_c(text, 'x');
+	g_string_append(text, "\"}");
+	g_assert_cmpuint(text->len, ==, limit);
+	json_t *b = json_loads(text->str, 0, NULL);
+	g_assert_nonnull(b);
+	calls_request r;
+	calls_error e = { 0 };
+	g_assert_true(calls_request_parse(b, NULL, &r, &e));
+	g_assert_true(calls_request_check_size(&r, limit, limit, &e));
+	g_assert_true(calls_request_check_size(&r, 0, 0, &e));   /* 0: no limit */
+	g_assert_false(calls_request_check_size(&r, limit - 1, limit, &e));
+	g_assert_cmpint(e.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	g_assert_nonnull(strstr(e.message, "the message body of GET /calls/active is larger than 4095 bytes (max_message_size"));
+	calls_request_clear(&r);
+	json_decref(b);
+	g_string_free(text, TRUE);
+
+	/* a body far larger than the limit: refused all the same */
+	json_t *big = json_pack("{s:s, s:[]}", "request", "GET /calls/active", "junk");
+	for(int i = 0; i < 100000; i++)
+		json_array_append_new(json_object_get(big, "junk"), json_string("0123456789"));
+	g_assert_true(calls_request_parse(big, NULL, &r, &e));
+	g_assert_false(calls_request_check_size(&r, 65536, 65536, &e));
+	g_assert_nonnull(strstr(e.message, "65536 bytes (max_message_size"));
+	calls_request_clear(&r);
+	json_decref(big);
+
+	/* the SDP: counted alone (the body is small), by its length */
+	GString *sdp = g_string_new("v=0\r\n");
+	while(sdp->len < 5000)
+		g_string_append(sdp, "a=x\r\n");
+	json_t *jsep = json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp->str);
+	json_t *offer = json_pack("{s:s, s:{s:s}}", "event", "WEBRTC_OFFER", "data", "callId", CID);
+	g_assert_true(calls_request_parse(offer, jsep, &r, &e));
+	g_assert_true(calls_request_check_size(&r, 4096, sdp->len, &e));
+	g_assert_false(calls_request_check_size(&r, 4096, sdp->len - 1, &e));
+	g_assert_cmpint(e.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	char *want = g_strdup_printf("the SDP of WEBRTC_OFFER is %zu bytes long; at most %zu are accepted (max_sdp_size)",
+		sdp->len, sdp->len - 1);
+	g_assert_cmpstr(e.message, ==, want);
+	g_free(want);
+	calls_request_clear(&r);
+	json_decref(offer);
+	json_decref(jsep);
+	g_string_free(sdp, TRUE);
+}
+
 int main(int argc, char *argv[]) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/contract/register", test_register);
@@ -1325,6 +1380,7 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/contract/fields/lengths-and-lists", test_lengths_and_lists);
 	g_test_add_func("/contract/fields/pages-and-filters", test_pages);
 	g_test_add_func("/contract/sdp-placement", test_sdp_placement);
+	g_test_add_func("/contract/sizes", test_sizes);
 	g_test_add_func("/contract/error-codes", test_error_codes);
 	g_test_add_func("/contract/utf8-truncation", test_utf8_truncation);
 	g_test_add_func("/contract/names", test_names);

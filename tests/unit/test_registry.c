@@ -948,7 +948,8 @@ static void test_limits(void) {
 	cid c2 = start(alice, "bob");
 	hangup(c2.s, alice, FALSE);
 	advance(20000);
-	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "you started 2 calls in the last minute (max_calls_per_minute); try again in 21 s");
+	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "you started calls or invited people 2 times in the last minute (max_calls_per_minute: "
+		"each call started and each POST /calls/:callId/participants counts once); try again in 21 s");
 	/* a minute after the first, one more is allowed, not two */
 	advance(20000);
 	cid c3 = start(alice, "bob");
@@ -972,6 +973,101 @@ static void test_limits(void) {
 	hangup(c5.s, alice, FALSE);
 	cid c6 = start(carol2, "dave");
 	g_assert_true(is_live(c6.s));
+	teardown();
+}
+
+/* Invitations to a live call count in max_calls_per_minute, once per request. */
+static void test_invitations_rate(void) {
+	calls_limits l = default_limits;
+	l.max_calls_per_minute = 3;
+	setup_with(&l);
+	calls_device *alice = device(A1, "alice"), *bob = device(B1, "bob");
+	device(C1, "carol");
+	device(D1, "dave");
+	cid c = start(alice, "bob");                       /* 1 */
+	answer(c.s, bob);
+	media_up(c.s, "alice");
+	media_up(c.s, "bob");
+	invite(c.s, alice, "carol,dave");                  /* 2: one request, two invitees */
+	calls_device *carol = calls_registry_user(R, "carol")->devices->pdata[0];
+	decline(c.s, carol, NULL);
+	advance(10000);
+	invite(c.s, alice, "carol");                       /* 3 */
+	decline(c.s, carol, NULL);
+	/* the fourth in a minute: refused, nobody rings, nothing changes */
+	REFUSE(c.s, calls_registry_invite(R, call_, alice, (const char *const[]){ "carol" }, 1, NULL, &err_),
+		CALLS_ERR_LIMIT_EXCEEDED, "invited people 3 times in the last minute (max_calls_per_minute");
+	g_assert_cmpstr(pstatus(c.s, "carol"), ==, "DECLINED");
+	/* a refused invitation does not count: bob's own budget is whole */
+	invite(c.s, bob, "carol");
+	decline(c.s, carol, NULL);
+	/* a minute after the first call, alice may again, once */
+	advance(50000);
+	invite(c.s, alice, "carol");
+	g_assert_cmpstr(pstatus(c.s, "carol"), ==, "RINGING");
+	hangup(c.s, alice, TRUE);
+	teardown();
+}
+
+/* Leaving and coming back does not reset max_calls_per_minute. */
+static void test_rate_survives_reconnect(void) {
+	calls_limits l = default_limits;
+	l.max_calls_per_minute = 1;
+	setup_with(&l);
+	calls_device *alice = device(A1, "alice");
+	device(B1, "bob");
+	cid c = start(alice, "bob");
+	hangup(c.s, alice, FALSE);
+	calls_registry_device_gone(R, alice);
+	flush();
+	alice = device(A2, "alice");
+	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "max_calls_per_minute");
+	calls_registry_device_gone(R, alice);
+	flush();
+	/* a minute later the user is forgotten (at the next ended call) and may call again */
+	advance(61000);
+	calls_device *bob = calls_registry_user(R, "bob")->devices->pdata[0];
+	device(C1, "carol");
+	cid other = start(bob, "carol");
+	hangup(other.s, bob, FALSE);
+	g_assert_null(calls_registry_user(R, "alice"));
+	alice = device(A1, "alice");
+	cid again = start(alice, "bob");
+	hangup(again.s, alice, FALSE);
+	teardown();
+}
+
+/* max_devices_per_user: registered connections of one user; one going away frees its place. */
+static void test_devices_limit(void) {
+	calls_limits l = default_limits;
+	l.max_devices_per_user = 3;
+	setup_with(&l);
+	calls_error err = { 0 };
+	calls_device *d[3];
+	static char conns[3][8] = { "a-1", "a-2", "a-3" };
+	for(int i = 0; i < 3; i++) {
+		g_assert_true(calls_registry_device_allowed(R, "alice", &err));
+		d[i] = device(conns[i], "alice");
+	}
+	g_assert_false(calls_registry_device_allowed(R, "alice", &err));
+	g_assert_cmpint(err.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	g_assert_nonnull(strstr(err.message, "\"alice\" already has 3 registered handles"));
+	g_assert_nonnull(strstr(err.message, "max_devices_per_user"));
+	/* per user: bob may */
+	g_assert_true(calls_registry_device_allowed(R, "bob", &err));
+	/* one goes away: room for one, not two */
+	calls_registry_device_gone(R, d[1]);
+	flush();
+	g_assert_true(calls_registry_device_allowed(R, "alice", &err));
+	device(A2, "alice");
+	g_assert_false(calls_registry_device_allowed(R, "alice", &err));
+	teardown();
+
+	/* 0: no limit */
+	setup();
+	for(int i = 0; i < 3; i++)
+		device(conns[i], "alice");
+	g_assert_true(calls_registry_device_allowed(R, "alice", &err));
 	teardown();
 }
 
@@ -1469,6 +1565,9 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/registry/devices/ring-on-register", test_ring_on_register);
 	g_test_add_func("/registry/reinvite", test_reinvite);
 	g_test_add_func("/registry/limits", test_limits);
+	g_test_add_func("/registry/limits/invitations-rate", test_invitations_rate);
+	g_test_add_func("/registry/limits/rate-survives-reconnect", test_rate_survives_reconnect);
+	g_test_add_func("/registry/limits/devices", test_devices_limit);
 	g_test_add_func("/registry/user-busy", test_user_busy);
 	g_test_add_func("/registry/refusals-change-nothing", test_refusals);
 	g_test_add_func("/registry/media-flags", test_media_flags);
