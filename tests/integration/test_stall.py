@@ -35,8 +35,9 @@ PROBE_BOUND = 1.0       # s: a synchronous route answering later than that is br
 PROBE_PAUSE = 0.02      # s between two probes
 PROBE_MAX = 3000        # probes at most (the loop is bounded in count and in time)
 STORM_TIMEOUT = 90.0    # s for every joiner to publish and see everybody else
-REPUBLISH_ROUNDS = 30
+REPUBLISH_ROUNDS = 60    # the deadlock on today's plugin came after 1 to 20 rounds
 ADMIN_MAX = 5000        # handle_info requests at most
+ADMIN_POLLERS = 4       # handle_info loops at once
 
 
 class Probe:
@@ -174,7 +175,8 @@ async def test_admin_handle_info_while_republishing(janus_factory, party, admin)
 
     async def poll():
         """handle_info on alice's publisher handle as fast as answers come, until the
-        re-publishing ends (bounded in count; each request waits at most 10 s)."""
+        re-publishing ends (bounded in count; each request waits at most 10 s). Several
+        run at once, so that Janus always has one to serve, as busy monitoring would."""
         while not done.is_set() and len(answers) + len(admin_errors) < ADMIN_MAX:
             try:
                 answers.append(await adm.query_handle(session_id, handle_id))
@@ -184,7 +186,7 @@ async def test_admin_handle_info_while_republishing(janus_factory, party, admin)
                     return
             await asyncio.sleep(0)
 
-    poller = asyncio.create_task(poll())
+    pollers = [asyncio.create_task(poll()) for _ in range(ADMIN_POLLERS)]
     published, publish_error = [], None
     try:
         for n in range(REPUBLISH_ROUNDS):
@@ -204,7 +206,7 @@ async def test_admin_handle_info_while_republishing(janus_factory, party, admin)
                 break
     finally:
         done.set()
-        await asyncio.wait_for(poller, 40)
+        await asyncio.wait_for(asyncio.gather(*pollers), 40)
     try:
         info = await party.client.info(timeout=5)
     except AssertionError as e:
