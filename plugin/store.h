@@ -94,6 +94,15 @@ typedef struct calls_history_query {
  * a page below 1 or a limit outside 1..100 is CALLS_STORE_ERROR_INVALID). */
 json_t *calls_store_history(calls_store *store, const calls_history_query *query, int *total, GError **error);
 
+/* How long a statement waits for another connection's lock before it fails
+ * with "database is locked" (5 s after calls_store_open). */
+void calls_store_set_busy_timeout(calls_store *store, int ms);
+
+/* An online copy of the whole database into a new file at the absolute
+ * `path` (mode 0600, replaced if it exists), taken in one read transaction
+ * (sqlite3_backup); `bytes` (may be NULL) receives the copy's size. */
+gboolean calls_store_backup(calls_store *store, const char *path, gint64 *bytes, GError **error);
+
 /* The SQL the store runs for `query` (which filters are set selects the
  * statement; their values do not matter): the page of call ids, or with
  * `count` the total. For EXPLAIN QUERY PLAN in the tests and the benchmark. g_free() it. */
