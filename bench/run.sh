@@ -131,6 +131,6 @@ if [ -f "$out/media.txt" ]; then
 fi
 if [ -f "$out/storm.txt" ]; then
     echo "join storm (GET /calls/active latency):"
-    grep -E "^  (STUN|storm):|^    (before|during|after) |^  goal:" "$out/storm.txt" | sed 's/^ */  /'
+    grep -E "^  (STUN|storm|Janus CPU)|^    (GET|control)|^      (before|during|after) |^  goal:" "$out/storm.txt" | sed 's/^ */  /'
 fi
 exit $failed

@@ -12,7 +12,8 @@ push_event with an SDP, waits until gathering is done. Then, each round:
   2. before: a probe user, registered on its own connection in a process of its
      own, sends `GET /calls/active` every `--interval` (default 10 ms) whether the
      previous answers came or not (open loop, so a stall counts for every request
-     it holds up), for `--quiet` seconds (default 3);
+     it holds up), for `--quiet` seconds (default 3); with each, a Janus `info`,
+     which never reaches the plugin, shows what the machine and Janus add;
   3. during: every joiner at once publishes (aiortc, audio; --video adds a picture)
      and subscribes, until each one's subscription shows every other publisher;
   4. after: the probe goes on for `--quiet` seconds.
@@ -43,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
-from common import loadavg, percentile, pin  # noqa: E402
+from common import loadavg, percentile, pin, proc_cpu  # noqa: E402
 from harness.client import JanusClient, register, route  # noqa: E402
 from harness.janus import JanusServer  # noqa: E402
 from harness.media import Peer  # noqa: E402
@@ -78,7 +79,17 @@ async def probe_main(url, interval, max_seconds):
             took, err = time.monotonic() - t0, None if answer == EXPECTED else f"wrong answer {answer}"[:200]
         except Exception as e:  # a time-out, a Janus error: the probe's user would see it
             took, err = None, repr(e)[:200]
-        results.append([t0, took, err])
+        results.append([t0, took, err, "route"])
+
+    async def control(t0):
+        """Janus's own `info`, which does not reach the plugin: what the machine, the
+        transport and Janus's core add."""
+        try:
+            await client.info(timeout=PROBE_TIMEOUT)
+            took, err = time.monotonic() - t0, None
+        except Exception as e:
+            took, err = None, repr(e)[:200]
+        results.append([t0, took, err, "info"])
 
     tasks = []
     start = time.monotonic()
@@ -87,6 +98,7 @@ async def probe_main(url, interval, max_seconds):
         due = start + k * interval
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         tasks.append(asyncio.create_task(one(time.monotonic())))
+        tasks.append(asyncio.create_task(control(time.monotonic())))
         k += 1
     await asyncio.gather(*tasks)
     for r in results:
@@ -112,7 +124,29 @@ class ProbeProcess:
 
 # --- the storm ----------------------------------------------------------------------------
 
-async def storm_round(server, round_no, args, phases):
+def thread_cpu(pid) -> dict:
+    """{thread id: (thread name, CPU seconds)} of a process."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            out[tid] = (name, proc_cpu(f"/proc/{pid}/task/{tid}/stat"))
+        except (OSError, IndexError, ValueError):  # the thread ended meanwhile
+            pass
+    return out
+
+
+def cpu_by_name(before: dict, after: dict) -> dict:
+    """CPU seconds each thread name used between two thread_cpu() snapshots (threads
+    with numbered names, e.g. Janus's "hloop 1234", are summed as "hloop")."""
+    used = {}
+    for tid, (name, cpu) in after.items():
+        key = name.split(" ")[0] if name.split(" ")[-1].isdigit() else name
+        used[key] = used.get(key, 0.0) + cpu - before.get(tid, (name, 0.0))[1]
+    return used
+
+
+async def storm_round(server, round_no, args, phases, storm_cpu):
     """One call of args.people: before / during / after, times appended to `phases`."""
     from media_helpers import Party  # imports pytest: only needed here
 
@@ -140,8 +174,11 @@ async def storm_round(server, round_no, args, phases):
     t_before = time.monotonic()
     await asyncio.sleep(args.quiet)
     t_storm = time.monotonic()
+    cpu_before = thread_cpu(server.proc.pid)
     results = await asyncio.gather(*(join(p) for p in members), return_exceptions=True)
     t_after = time.monotonic()
+    for name, used in cpu_by_name(cpu_before, thread_cpu(server.proc.pid)).items():
+        storm_cpu[name] = storm_cpu.get(name, 0.0) + used
     await asyncio.sleep(args.quiet)
     t_end = time.monotonic()
     phases.append({"before": (t_before, t_storm), "during": (t_storm, t_after), "after": (t_after, t_end)})
@@ -155,11 +192,11 @@ async def storm_round(server, round_no, args, phases):
 
 async def bench(args, server, stun):
     probe = ProbeProcess(server.url, args.interval)
-    phases, storms, failures = [], [], []
+    phases, storms, failures, storm_cpu = [], [], [], {}
     try:
         for r in range(args.rounds):
             stun_before = stun.answered if stun else 0
-            took, failed = await storm_round(server, r, args, phases)
+            took, failed = await storm_round(server, r, args, phases, storm_cpu)
             storms.append((took, (stun.answered - stun_before) if stun else 0))
             failures += failed
             print(f"round {r + 1}: {args.people} people joined in {took:.2f} s"
@@ -167,10 +204,10 @@ async def bench(args, server, stun):
                   + (f", FAILED joiners: {failed}" if failed else ""), flush=True)
     finally:
         samples = probe.finish()
-    return phases, storms, failures, samples
+    return phases, storms, failures, samples, storm_cpu
 
 
-def report(args, server, stun, phases, storms, failures, samples):
+def report(args, server, stun, phases, storms, failures, samples, storm_cpu):
     print()
     print("janus.plugin.calls join-storm benchmark")
     print(f"  Janus {server.info.get('version_string', '?')}, Janus pinned to CPU 0, joiners and probe to CPU 1, "
@@ -180,17 +217,23 @@ def report(args, server, stun, phases, storms, failures, samples):
     print(f"  storm: {args.rounds} round(s) of {args.people} people joining one call at once "
           f"({'audio + video' if args.video else 'audio'}), each publishes and subscribes; "
           f"all joined in {', '.join(f'{t:.2f}' for t, _ in storms)} s")
-    print(f"  probe: GET /calls/active every {args.interval * 1000:.0f} ms from an unrelated user "
-          f"(open loop, own process); latency from send to answer:")
-    for name in ("before", "during", "after"):
-        rows = [s for s in samples if any(p[name][0] <= s[0] < p[name][1] for p in phases)]
-        ok = [s[1] * 1000 for s in rows if s[1] is not None and s[2] is None]
-        bad = [s for s in rows if s[1] is None or s[2] is not None]
-        print(f"    {name:6}  n={len(rows):5}  p50 {percentile(ok, 50):8.1f} ms  p99 {percentile(ok, 99):8.1f} ms  "
-              f"max {max(ok, default=float('nan')):8.1f} ms  failed {len(bad)}"
-              + (f" (e.g. {bad[0][2]})" if bad else ""))
-        if name == "during":
-            during_p99 = percentile(ok, 99) if not bad else float("inf")
+    print(f"  probe: GET /calls/active and Janus `info` every {args.interval * 1000:.0f} ms from an unrelated "
+          f"user (open loop, own process); latency from send to answer:")
+    during_p99 = float("inf")
+    for kind, what in (("route", "GET /calls/active"), ("info", "control: Janus `info` (not the plugin)")):
+        print(f"    {what}:")
+        for name in ("before", "during", "after"):
+            rows = [s for s in samples if s[3] == kind and any(p[name][0] <= s[0] < p[name][1] for p in phases)]
+            ok = [s[1] * 1000 for s in rows if s[1] is not None and s[2] is None]
+            bad = [s for s in rows if s[1] is None or s[2] is not None]
+            print(f"      {name:6}  n={len(rows):5}  p50 {percentile(ok, 50):8.1f} ms  p99 {percentile(ok, 99):8.1f} ms  "
+                  f"max {max(ok, default=float('nan')):8.1f} ms  failed {len(bad)}"
+                  + (f" (e.g. {bad[0][2]})" if bad else ""))
+            if kind == "route" and name == "during" and not bad:
+                during_p99 = percentile(ok, 99)
+    top = sorted(storm_cpu.items(), key=lambda kv: -kv[1])[:8]
+    print(f"  Janus CPU during the storms: {sum(storm_cpu.values()):.2f} s in {sum(t for t, _ in storms):.2f} s; "
+          f"by thread: {', '.join(f'{n} {c:.2f}' for n, c in top)}")
     print(f"  goal: p99 < {GOAL_P99_MS:.0f} ms during the storm (no failure): "
           f"{'MET' if during_p99 < GOAL_P99_MS else 'NOT MET'} (p99 {during_p99:.1f} ms)")
     if failures:
@@ -206,6 +249,7 @@ def main():
     ap.add_argument("--video", action="store_true", help="joiners send a picture too (heavier for the clients)")
     ap.add_argument("--interval", type=float, default=0.01, help="seconds between two probe requests")
     ap.add_argument("--quiet", type=float, default=3.0, help="seconds of probing before and after each storm")
+    ap.add_argument("--samples", metavar="FILE", help="write every probe request and the phases there (JSON)")
     ap.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)  # the probe process itself
     args = ap.parse_args()
     if args.probe:
@@ -225,6 +269,9 @@ def main():
             pin(server.proc.pid, 0)
         result = asyncio.run(bench(args, server, stun))
         report(args, server, stun, *result)
+        if args.samples:
+            phases, _, _, samples, _ = result
+            Path(args.samples).write_text(json.dumps({"phases": phases, "samples": samples}))
     finally:
         server.stop()
         if stun:
