@@ -30,7 +30,7 @@ from harness.stun import StunServer
 from media_helpers import calls_config, for_aiortc, party  # noqa: F401 (party: a fixture)
 
 STUN_HOST = "10.99.0.1"
-STUN_DELAY = 0.4        # s: each Binding request answered that late (a far or busy STUN server)
+STUN_DELAY = 0.5        # s: each Binding request answered that late (a far or busy STUN server)
 PROBE_BOUND = 1.0       # s: a synchronous route answering later than that is broken for its user
 PROBE_PAUSE = 0.02      # s between two probes
 PROBE_MAX = 3000        # probes at most (the loop is bounded in count and in time)
