@@ -88,10 +88,13 @@ class JanusServer:
     jcfg text or a {section: {key: value}} dict; the string '{data_dir}' in it is
     replaced by this server's data directory. `event_handlers` maps an event
     handler's short name ('sampleevh') to its config (text or dict); event
-    broadcasting is off unless some are given."""
+    broadcasting is off unless some are given. `stun`: (host, port) of a STUN server,
+    written as `nat: { stun_server, stun_port }` (Janus asks it once at start-up and
+    does not start when it gets no answer within 5 s; see harness/stun.py); none by
+    default."""
 
     def __init__(self, plugins=("calls",), configs=None, event_handlers=None,
-                 workdir=None, debug_level=4, session_timeout=60, extra_args=()):
+                 workdir=None, debug_level=4, session_timeout=60, extra_args=(), stun=None):
         short_names = [p.removeprefix("janus.plugin.") for p in plugins]
         self.plugins = {short: plugin_path(short) for short in short_names}
         self.configs = dict(configs or {})
@@ -99,6 +102,7 @@ class JanusServer:
         self.debug_level = debug_level
         self.session_timeout = session_timeout
         self.extra_args = list(extra_args)
+        self.stun = stun
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="janus-it-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -154,6 +158,8 @@ class JanusServer:
             "nat": {"ice_enforce_list": ICE_INTERFACE, "nice_debug": False},
             "events": {"broadcast": bool(self.event_handlers)},
         }
+        if self.stun:
+            core["nat"].update(stun_server=str(self.stun[0]), stun_port=int(self.stun[1]))
         ws = {
             "general": {"json": "plain", "ws": True, "ws_port": self.ws_port, "ws_ip": "127.0.0.1"},
             "admin": {"admin_ws": True, "admin_ws_port": self.admin_port, "admin_ws_ip": "127.0.0.1"},
