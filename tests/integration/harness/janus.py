@@ -296,7 +296,10 @@ class JanusServer:
 
     def data_file(self, name: str) -> Path:
         """The path, from the test's side, of file `name` in Janus's data dir: through
-        /proc/<pid>/root when the data dir is Janus's private tmpfs (data_tmpfs)."""
+        /proc/<pid>/root when the data dir is Janus's private tmpfs (data_tmpfs).
+        Fine for os.stat and open(); not for SQLite, which resolves the /proc/<pid>/root
+        link to "/" and so opens the file of that name outside the tmpfs: run a
+        SQLite reader in the namespace instead (in_mount_ns, popen_in_mount_ns)."""
         if self.data_tmpfs:
             if not self.running():
                 raise RuntimeError("the private tmpfs went away with Janus")
@@ -315,6 +318,58 @@ class JanusServer:
             raise RuntimeError(f"{' '.join(cmd)} in Janus's mount namespace: exit {done.returncode}\n"
                                f"{done.stdout}{done.stderr}")
         return done
+
+    def popen_in_mount_ns(self, *cmd, **popen_args) -> subprocess.Popen:
+        """Start `cmd` in Janus's mount namespace (nsenter) and return it running, e.g. a
+        process that holds a lock on the history until told to let go."""
+        if not self.running():
+            raise RuntimeError("Janus is not running")
+        return subprocess.Popen(["nsenter", "--target", str(self.proc.pid), "--mount", "--", *cmd],
+                                **popen_args)
+
+    def fail_syscall(self, syscall="pwrite64", error="EROFS", timeout=10.0) -> subprocess.Popen:
+        """From now on every `syscall` of Janus (all its threads) fails with `error`:
+        strace attaches and injects the error (the kernel's answer to a write on a file
+        system that went read-only under an open file). Stop it with
+        stop_failing(proc). Every thread is traced while it runs, which slows Janus."""
+        if not self.running():
+            raise RuntimeError("Janus is not running")
+        proc = subprocess.Popen(["strace", "-qq", "-f", "-p", str(self.proc.pid), "-o", "/dev/null",
+                                 "-e", f"trace={syscall}", "-e", f"inject={syscall}:error={error}"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while not self._all_traced():
+            if proc.poll() is not None:
+                raise RuntimeError(f"strace exited with {proc.returncode}: {proc.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                self.stop_failing(proc)
+                raise TimeoutError(f"strace did not attach to every thread of Janus within {timeout} s")
+            time.sleep(0.05)
+        return proc
+
+    def _all_traced(self) -> bool:
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        for task in tasks.iterdir():
+            try:
+                status = (task / "status").read_text()
+            except FileNotFoundError:  # a thread that just ended
+                continue
+            tracer = next(line.split()[1] for line in status.splitlines() if line.startswith("TracerPid:"))
+            if tracer == "0":
+                return False
+        return True
+
+    @staticmethod
+    def stop_failing(proc: subprocess.Popen):
+        """Detach strace (see fail_syscall): the syscalls work again."""
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def restart(self, timeout: float = 15.0):
         """Stop and start again with the same config, ports and data directory."""
