@@ -1,7 +1,7 @@
 /* janus.plugin.calls - configuration.
  *
  * One table, `keys`, describes every setting of section general: its name
- * (CONTRACT.md §9, letter for letter), its kind, the field it fills and its
+ * (as the README's table spells it), its kind, the field it fills and its
  * bounds. calls_config_set() looks the key up, parses the value by kind
  * into a temporary and only then stores it, so a bad value leaves the
  * previous one in place; the error names the key, quotes the value and says

@@ -1,6 +1,6 @@
 /* janus.plugin.calls - configuration.
  *
- * The settings of janus.plugin.calls.jcfg (section `general`, CONTRACT.md §9),
+ * The settings of janus.plugin.calls.jcfg (section `general`, listed in the README),
  * their defaults and their validation. This module reads strings and knows
  * nothing of Janus: plugin.c walks the jcfg and hands each item to
  * calls_config_set(). A bad value is reported through GError and leaves the

@@ -1,6 +1,6 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Incoming: a message body is one of three kinds (CONTRACT.md §2): the
+ * Incoming: a message body is one of three kinds (docs/api.md §2): the
  * identity request {"request": "register"}, a route {"request": "METHOD
  * /path", "query", "body"} or an event {"event": "NAME", "data"}. Each
  * operation is described once, in the `specs` table below: its names as a
@@ -42,6 +42,7 @@ static const struct {
 	[CALLS_ERR_USER_BUSY] = { "USER_BUSY", 409 },
 	[CALLS_ERR_LIMIT_EXCEEDED] = { "LIMIT_EXCEEDED", 429 },
 	[CALLS_ERR_INTERNAL] = { "INTERNAL", 500 },
+	[CALLS_ERR_UNAVAILABLE] = { "UNAVAILABLE", 503 },
 };
 
 /* Cut `s` where its valid UTF-8 ends: a truncation (%.64s, a full buffer) may have
@@ -64,11 +65,11 @@ void calls_error_set(calls_error *err, calls_error_code code, const char *fmt, .
 }
 
 const char *calls_error_code_name(calls_error_code code) {
-	return code <= CALLS_ERR_INTERNAL ? error_codes[code].name : "INTERNAL";
+	return code <= CALLS_ERR_UNAVAILABLE ? error_codes[code].name : "INTERNAL";
 }
 
 int calls_error_http_status(calls_error_code code) {
-	return code <= CALLS_ERR_INTERNAL ? error_codes[code].status : 500;
+	return code <= CALLS_ERR_UNAVAILABLE ? error_codes[code].status : 500;
 }
 
 /* ---- Names ------------------------------------------------------------------- */
@@ -821,6 +822,9 @@ void calls_request_clear(calls_request *req) {
 	if(req->path_query != NULL)
 		json_decref(req->path_query);
 	req->root = req->jsep = req->path_query = NULL;
+	if(req->verified != NULL && req->verified_free != NULL)
+		req->verified_free(req->verified);
+	req->verified = NULL;
 }
 
 /* ---- Outgoing JSON ----------------------------------------------------------------- */

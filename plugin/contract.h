@@ -1,7 +1,7 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Every name of CONTRACT.md lives here: request and event names, routes,
- * fields, statuses, error codes. Incoming bodies are validated against
+ * Every name of the API (docs/api.md) lives here: request and event names,
+ * routes, fields, statuses, error codes. Incoming bodies are validated against
  * declarative tables and turned into a typed calls_request; outgoing events
  * and route answers are built from the domain structs of types.h.
  * Nothing here knows Janus or keeps state.
@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include "types.h"
 
-/* ---- Errors (CONTRACT.md §2) --------------------------------------------- */
+/* ---- Errors (docs/api.md §8) --------------------------------------------- */
 
 typedef enum {
 	CALLS_ERR_NONE = 0,
@@ -29,6 +29,7 @@ typedef enum {
 	CALLS_ERR_USER_BUSY,         /* 409 */
 	CALLS_ERR_LIMIT_EXCEEDED,    /* 429 */
 	CALLS_ERR_INTERNAL,          /* 500 */
+	CALLS_ERR_UNAVAILABLE,       /* 503 */
 } calls_error_code;
 
 typedef struct calls_error {
@@ -129,6 +130,9 @@ typedef struct calls_request {
 	json_t *root;                 /* referenced body: keeps the borrowed strings alive */
 	json_t *jsep;                 /* referenced jsep or NULL */
 	json_t *path_query;           /* the query written in a route's path, or NULL: keeps its strings alive */
+	/* register: the token's verification, done before the worker (calls_router_preverify) */
+	gpointer verified;
+	GDestroyNotify verified_free;
 } calls_request;
 
 /* Validate a message `body` (and its optional `jsep`) into `req`. On failure

@@ -4,14 +4,14 @@
  *
  * \details The only file that speaks to the Janus core. Each callback is
  * turned into a job for the worker thread, which owns all call state (see
- * DESIGN.md): requests with an immediate answer (register and the routes of
+ * docs/architecture.md): requests with an immediate answer (register and the routes of
  * the REST contract) are run on the worker while the transport thread waits;
  * events, SDP and the media callbacks are posted and answered later with
  * push_event. The RTP/RTCP callbacks go straight to the SFU's relay, which
  * never waits for the worker.
  *
  * The API itself (requests, routes, events, errors) is documented in
- * docs/api.md and specified in CONTRACT.md.
+ * docs/api.md.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -33,14 +33,20 @@
 #include "router.h"
 #include "sfu.h"
 #include "store.h"
+#include "storeq.h"
+#include "pusher.h"
 #include "worker.h"
 
 #define CALLS_VERSION 1
 #ifndef CALLS_VERSION_STRING
 #define CALLS_VERSION_STRING "0.1.0"
 #endif
-#define CALLS_TOUCH_INTERVAL_MS 10000
-#define PERSIST_DELAY_MS 50          /* most a change waits before it is written */
+#define CALLS_TOUCH_INTERVAL_MS 10000   /* live calls marked as seen in the history */
+#define CALLS_STORE_RETRY_MS 1000       /* failed writes of the history retried */
+#define CALLS_STORE_BUSY_MS 250         /* a write waits this long for another process's lock */
+#define CALLS_STORE_QUEUE_LIMIT 10000   /* operations waiting for the store above which new calls are refused */
+#define CALLS_PUSH_THREADS 16           /* pushes to handles under way at once */
+#define CALLS_SNAPSHOT_MS 1000          /* media counters in query_session and the Admin API refreshed */
 
 /* ---- The plugin descriptor ------------------------------------------------------ */
 
@@ -107,15 +113,21 @@ static struct {
 	volatile gint stopping;
 	calls_config config;
 	calls_auth *auth;
-	calls_store *store;
+	calls_storeq *storeq;      /* the history, on its own thread */
+	calls_pusher *pusher;      /* pushes to handles, on a pool */
 	calls_worker *worker;
 	calls_registry *registry;  /* worker only */
-	calls_router *router;      /* worker only */
+	calls_router *router;      /* worker only, but for calls_router_preverify */
 	calls_sfu *sfu;
-	guint touch_timer;
-	guint flush_timer;         /* a write of the queued calls is due */
+	calls_storeq_batch *batch; /* worker only: what the operation under way produced */
+	GHashTable *dirty;         /* worker only: sessions whose snapshot is out of date (referenced) */
+	guint snapshot_timer;
 	GHashTable *sessions;      /* janus_plugin_session* -> calls_session* */
 	janus_mutex sessions_mutex;
+	GHashTable *calls;         /* callId -> snapshot of the live call for the Admin API */
+	janus_mutex calls_mutex;
+	volatile gint devices;     /* registered handles */
+	volatile gint timers;      /* the registry's timers (ring, connect, grace) */
 } state;
 
 /* ---- Sessions ------------------------------------------------------------------------- */
@@ -125,6 +137,10 @@ static void session_free(const janus_refcount *ref) {
 	calls_peer *peer = g_atomic_pointer_get(&s->peer);
 	if(peer != NULL)
 		calls_sfu_peer_free(peer);
+	calls_outbox_clear(&s->outbox);
+	if(s->snapshot != NULL)
+		json_decref(s->snapshot);
+	g_mutex_clear(&s->snapshot_lock);
 	janus_refcount_decrease(&s->handle->ref);
 	g_free(s);
 }
@@ -159,17 +175,89 @@ static gint64 env_now(gpointer ctx) {
 	return g_get_real_time();
 }
 
+static void timer_gone(gpointer data) {
+	g_atomic_int_add(&state.timers, -1);
+}
+
 static guint env_timer_add(gpointer ctx, guint ms, calls_timer_fn fn, gpointer data) {
-	return calls_worker_timer_add(state.worker, ms, fn, data);
+	g_atomic_int_inc(&state.timers);
+	return calls_worker_timer_add_full(state.worker, ms, fn, data, timer_gone);
 }
 
 static void env_timer_remove(gpointer ctx, guint id) {
 	calls_worker_timer_remove(state.worker, id);
 }
 
+/* ---- What an operation produces: writes and events, through the store thread ---------------- */
+
+/* An item of a batch: an event for a handle, or a read of the history whose
+ * answer (an ERROR event) goes to a handle. */
+typedef struct outgoing {
+	calls_session *session;        /* referenced */
+	char *transaction;
+	json_t *event, *jsep;          /* referenced */
+	calls_history_read *read;
+} outgoing;
+
+static void outgoing_free(gpointer data) {
+	outgoing *o = data;
+	calls_session_unref(o->session);
+	g_free(o->transaction);
+	if(o->event != NULL)
+		json_decref(o->event);
+	if(o->jsep != NULL)
+		json_decref(o->jsep);
+	calls_history_read_free(o->read);
+	g_free(o);
+}
+
+static outgoing *outgoing_new(calls_session *s, const char *transaction) {
+	outgoing *o = g_new0(outgoing, 1);
+	calls_session_ref(s);
+	o->session = s;
+	o->transaction = g_strdup(transaction);
+	return o;
+}
+
+/* The store thread: the batch's calls are written, the event may leave. */
+static void dispatch_outgoing(gpointer ctx, calls_store *store, gpointer item) {
+	outgoing *o = item;
+	if(o->read != NULL) {
+		json_t *ev = calls_history_read_answer(o->read, store, g_get_real_time());
+		if(ev != NULL)
+			calls_pusher_post(state.pusher, o->session, o->transaction, ev, NULL);
+		if(ev != NULL)
+			json_decref(ev);
+		return;
+	}
+	calls_pusher_post(state.pusher, o->session, o->transaction, o->event, o->jsep);
+}
+
 static void env_deliver(gpointer ctx, void *conn, const char *transaction, json_t *event, json_t *jsep) {
 	calls_session *s = conn;
 	if(s == NULL || g_atomic_int_get(&s->destroyed))
+		return;
+	outgoing *o = outgoing_new(s, transaction);
+	o->event = json_incref(event);
+	o->jsep = jsep ? json_incref(jsep) : NULL;
+	calls_storeq_batch_item(state.batch, o);
+}
+
+static void defer_read(gpointer ctx, calls_history_read *rd, void *conn, const char *transaction) {
+	calls_session *s = conn;
+	if(s == NULL || g_atomic_int_get(&s->destroyed)) {
+		calls_history_read_free(rd);
+		return;
+	}
+	outgoing *o = outgoing_new(s, transaction);
+	o->read = rd;
+	calls_storeq_batch_item(state.batch, o);
+}
+
+/* A pool thread: the push itself (with an SDP, Janus waits here for the ICE gathering). */
+static void push_to_handle(gpointer ctx, gpointer conn, const char *transaction, json_t *event, json_t *jsep) {
+	calls_session *s = conn;
+	if(g_atomic_int_get(&s->destroyed) || g_atomic_int_get(&state.stopping))
 		return;
 	int rc = calls_gateway->push_event(s->handle, &calls_plugin, transaction, event, jsep);
 	if(rc != 0)
@@ -177,35 +265,125 @@ static void env_deliver(gpointer ctx, void *conn, const char *transaction, json_
 			json_string_value(json_object_get(event, "event")), rc);
 }
 
-/* Changes reach the store in batches: each change queues the call's latest
- * state, and a flush PERSIST_DELAY_MS later writes every queued call in one
- * transaction. A call that changes several times in between is written once;
- * reads of the store flush first, so nobody reads stale history. */
-static gboolean flush_store(gpointer data) {
-	state.flush_timer = 0;
-	GError *error = NULL;
-	if(state.store != NULL && !calls_store_flush(state.store, &error)) {
-		JANUS_LOG(LOG_ERR, "[calls] could not write %u call(s) to the history (will retry): %s\n",
-			calls_store_queued(state.store), error ? error->message : "?");
-		g_clear_error(&error);
-		state.flush_timer = calls_worker_timer_add(state.worker, 1000, flush_store, NULL);
+static calls_outbox *session_outbox(gpointer conn) {
+	return &((calls_session *)conn)->outbox;
+}
+
+static void session_ref_cb(gpointer conn) {
+	calls_session_ref(conn);
+}
+
+static void session_unref_cb(gpointer conn) {
+	calls_session_unref(conn);
+}
+
+static void store_log(gpointer ctx, int level, const char *message) {
+	if(level == 0)
+		JANUS_LOG(LOG_ERR, "[calls] %s\n", message);
+	else if(level == 1)
+		JANUS_LOG(LOG_WARN, "[calls] %s\n", message);
+	else
+		JANUS_LOG(LOG_INFO, "[calls] %s\n", message);
+}
+
+static gboolean store_healthy(gpointer ctx, char **why) {
+	return calls_storeq_healthy(state.storeq, why);
+}
+
+/* ---- Snapshots: what query_session and the Admin API read without the worker ---------------- */
+
+static void mark_dirty(calls_session *s) {
+	if(s != NULL && !g_hash_table_contains(state.dirty, s)) {
+		calls_session_ref(s);
+		g_hash_table_add(state.dirty, s);
 	}
-	return G_SOURCE_REMOVE;
+}
+
+static void publish_snapshot(calls_session *s) {
+	json_t *j = calls_router_describe(state.router, s->device);
+	json_t *media = calls_sfu_describe(state.sfu, s);
+	if(media != NULL)
+		json_object_set_new(j, "media", media);
+	char at[32];
+	calls_time_format(g_get_real_time(), at, sizeof(at));
+	json_object_set_new(j, "snapshotAt", json_string(at));
+	g_mutex_lock(&s->snapshot_lock);
+	json_t *old = s->snapshot;
+	s->snapshot = j;
+	g_mutex_unlock(&s->snapshot_lock);
+	if(old != NULL)
+		json_decref(old);
+}
+
+static void publish_call(calls_call *call) {
+	json_t *j = calls_router_admin_call(state.router, call);
+	janus_mutex_lock(&state.calls_mutex);
+	if(calls_status_is_final(call->status))
+		g_hash_table_remove(state.calls, call->id);
+	else
+		g_hash_table_replace(state.calls, g_strdup(call->id), json_incref(j));
+	janus_mutex_unlock(&state.calls_mutex);
+	json_decref(j);
+}
+
+/* Every second while calls are live: the media counters move without operations. */
+static gboolean refresh_snapshots(gpointer data) {
+	if(state.registry == NULL)
+		return G_SOURCE_CONTINUE;
+	GPtrArray *all = calls_registry_all_calls(state.registry);
+	for(guint i = 0; i < all->len; i++) {
+		calls_call *call = g_ptr_array_index(all, i);
+		if(call->media != NULL)   /* counters move only where media flows */
+			publish_call(call);
+	}
+	g_ptr_array_unref(all);
+	janus_mutex_lock(&state.sessions_mutex);
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, state.sessions);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		calls_session *s = value;
+		if(g_atomic_pointer_get(&s->peer) != NULL)
+			mark_dirty(s);
+	}
+	janus_mutex_unlock(&state.sessions_mutex);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The end of every worker operation: snapshots, then the batch to the store thread. */
+static void end_of_operation(gpointer data) {
+	if(state.registry != NULL)
+		calls_registry_flush(state.registry);
+	if(state.router != NULL && g_hash_table_size(state.dirty) > 0) {
+		GHashTableIter iter;
+		gpointer key;
+		g_hash_table_iter_init(&iter, state.dirty);
+		while(g_hash_table_iter_next(&iter, &key, NULL)) {
+			calls_session *s = key;
+			if(!g_atomic_int_get(&s->destroyed))
+				publish_snapshot(s);
+		}
+	}
+	g_hash_table_remove_all(state.dirty);
+	if(!calls_storeq_batch_empty(state.batch)) {
+		calls_storeq_submit(state.storeq, state.batch);
+		state.batch = calls_storeq_batch_new();
+	}
 }
 
 static void env_persist(gpointer ctx, const calls_call *call) {
-	if(state.store == NULL)
-		return;
 	gint64 now = g_get_real_time();
 	json_t *j = calls_json_call(call, now);
-	GError *error = NULL;
-	if(!calls_store_queue(state.store, j, !calls_status_is_final(call->status), now, &error)) {
-		JANUS_LOG(LOG_ERR, "[calls] could not store call %s: %s\n", call->id, error ? error->message : "?");
-		g_clear_error(&error);
-	}
+	calls_storeq_batch_write(state.batch, j, !calls_status_is_final(call->status), now);
 	json_decref(j);
-	if(state.flush_timer == 0)
-		state.flush_timer = calls_worker_timer_add(state.worker, PERSIST_DELAY_MS, flush_store, NULL);
+	publish_call((calls_call *)call);
+	/* The handles of everybody in it show the call in query_session */
+	for(guint i = 0; i < call->participants->len; i++) {
+		calls_participant *p = g_ptr_array_index(call->participants, i);
+		calls_user *u = calls_registry_user(state.registry, p->user_id);
+		for(guint k = 0; u != NULL && k < u->devices->len; k++)
+			mark_dirty(((calls_device *)g_ptr_array_index(u->devices, k))->conn);
+	}
 }
 
 static void env_notify(gpointer ctx, const calls_call *call, json_t *event) {
@@ -230,6 +408,18 @@ static void env_media_flags(gpointer ctx, calls_call *call, calls_participant *p
 
 static void env_call_ended(gpointer ctx, calls_call *call) {
 	calls_sfu_call_ended(state.sfu, call);
+}
+
+static void env_log(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args) {
+	int lvl = (int)level;
+	if(lvl > janus_log_level)
+		return;
+	char *line = g_strdup_vprintf(format, args);
+	if(call_id != NULL)
+		JANUS_LOG(lvl, "[calls] [%s] %s\n", call_id, line);
+	else
+		JANUS_LOG(lvl, "[calls] %s\n", line);
+	g_free(line);
 }
 
 /* ---- Configuration ---------------------------------------------------------------------- */
@@ -292,15 +482,6 @@ static calls_auth *make_auth(void) {
 	return auth;
 }
 
-static gboolean touch_live(gpointer data) {
-	GError *error = NULL;
-	if(state.store != NULL && !calls_store_touch_live(state.store, g_get_real_time(), &error)) {
-		JANUS_LOG(LOG_WARN, "[calls] could not mark live calls as seen: %s\n", error ? error->message : "?");
-		g_clear_error(&error);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
 /* Build the worker-owned objects on the worker itself. */
 static void setup_on_worker(gpointer data) {
 	calls_env env = {
@@ -315,6 +496,7 @@ static void setup_on_worker(gpointer data) {
 		.participant_joined = env_participant_joined,
 		.media_flags = env_media_flags,
 		.call_ended = env_call_ended,
+		.log = env_log,
 	};
 	calls_limits limits = {
 		.ring_timeout_ms = state.config.ring_timeout_ms,
@@ -324,28 +506,72 @@ static void setup_on_worker(gpointer data) {
 		.max_calls_per_minute = state.config.max_calls_per_minute,
 		.max_live_calls = state.config.max_live_calls,
 	};
+	state.batch = calls_storeq_batch_new();
+	state.dirty = g_hash_table_new_full(NULL, NULL, session_unref_notify, NULL);
 	state.registry = calls_registry_new(&env, &limits);
 	calls_sfu_set_registry(state.sfu, state.registry);
 	calls_media_ops ops = calls_sfu_media_ops(state.sfu);
-	state.router = calls_router_new(state.registry, state.store, state.auth, &ops, state.config.presence);
-	state.touch_timer = calls_worker_timer_add(state.worker, CALLS_TOUCH_INTERVAL_MS, touch_live, NULL);
+	state.router = calls_router_new(state.registry, NULL, state.auth, &ops, state.config.presence);
+	calls_router_set_history(state.router, defer_read, NULL);
+	calls_router_set_health(state.router, store_healthy, NULL);
+	state.snapshot_timer = calls_worker_timer_add(state.worker, CALLS_SNAPSHOT_MS, refresh_snapshots, NULL);
 }
 
 static void teardown_on_worker(gpointer data) {
+	if(state.snapshot_timer != 0)
+		calls_worker_timer_remove(state.worker, state.snapshot_timer);
+	state.snapshot_timer = 0;
 	calls_router_free(state.router);
 	state.router = NULL;
 	calls_sfu_set_registry(state.sfu, NULL);
-	calls_registry_free(state.registry);   /* may queue last changes: calls_store_close writes them */
+	calls_registry_free(state.registry);   /* may queue last changes: the end of this job submits them */
 	state.registry = NULL;
-	if(state.touch_timer != 0)
-		calls_worker_timer_remove(state.worker, state.touch_timer);
-	state.touch_timer = 0;
-	if(state.flush_timer != 0)
-		calls_worker_timer_remove(state.worker, state.flush_timer);
-	state.flush_timer = 0;
+}
+
+/* After the worker stopped: what its last operation produced goes too. */
+static void free_worker_state(void) {
+	calls_storeq_submit(state.storeq, state.batch);
+	state.batch = NULL;
+	g_hash_table_destroy(state.dirty);
+	state.dirty = NULL;
 }
 
 /* ---- Lifecycle ------------------------------------------------------------------------------ */
+
+static calls_store *open_store(void) {
+	GError *error = NULL;
+	int closed = 0;
+	char *db_dir = g_path_get_dirname(state.config.db_path);
+	if(g_mkdir_with_parents(db_dir, 0750) != 0)
+		JANUS_LOG(LOG_WARN, "[calls] could not create the folder %s of db_path: %s\n", db_dir, g_strerror(errno));
+	g_free(db_dir);
+	calls_store *store = calls_store_open(state.config.db_path, g_get_real_time(), &closed, &error);
+	if(store == NULL) {
+		JANUS_LOG(LOG_FATAL, "[calls] cannot open the call history at %s: %s (set db_path to a writable file)\n",
+			state.config.db_path, error ? error->message : "?");
+		g_clear_error(&error);
+		return NULL;
+	}
+	if(closed > 0)
+		JANUS_LOG(LOG_WARN, "[calls] closed %d call(s) left live by a previous run (reason SERVER_RESTART)\n", closed);
+	calls_store_set_busy_timeout(store, CALLS_STORE_BUSY_MS);
+	return store;
+}
+
+static int fail_init(const char *what, GError *error) {
+	JANUS_LOG(LOG_FATAL, "[calls] cannot start %s: %s\n", what, error ? error->message : "?");
+	g_clear_error(&error);
+	if(state.pusher != NULL)
+		calls_pusher_free(state.pusher);
+	state.pusher = NULL;
+	if(state.storeq != NULL)
+		calls_storeq_stop(state.storeq);
+	state.storeq = NULL;
+	calls_auth_free(state.auth);
+	state.auth = NULL;
+	calls_config_clear(&state.config);
+	return -1;
+}
 
 static int calls_init(janus_callbacks *callback, const char *config_path) {
 	if(g_atomic_int_get(&state.initialized))
@@ -362,32 +588,40 @@ static int calls_init(janus_callbacks *callback, const char *config_path) {
 		calls_config_clear(&state.config);
 		return -1;
 	}
+	calls_store *store = open_store();
+	if(store == NULL) {
+		calls_auth_free(state.auth);
+		calls_config_clear(&state.config);
+		return -1;
+	}
 	GError *error = NULL;
-	int closed = 0;
-	char *db_dir = g_path_get_dirname(state.config.db_path);
-	if(g_mkdir_with_parents(db_dir, 0750) != 0)
-		JANUS_LOG(LOG_WARN, "[calls] could not create the folder %s of db_path: %s\n", db_dir, g_strerror(errno));
-	g_free(db_dir);
-	state.store = calls_store_open(state.config.db_path, g_get_real_time(), &closed, &error);
-	if(state.store == NULL) {
-		JANUS_LOG(LOG_FATAL, "[calls] cannot open the call history at %s: %s (set db_path to a writable file)\n",
-			state.config.db_path, error ? error->message : "?");
-		g_clear_error(&error);
-		calls_auth_free(state.auth);
-		calls_config_clear(&state.config);
-		return -1;
+	calls_storeq_settings sq = {
+		.dispatch = dispatch_outgoing,
+		.free_item = outgoing_free,
+		.log = store_log,
+		.retry_ms = CALLS_STORE_RETRY_MS,
+		.touch_ms = CALLS_TOUCH_INTERVAL_MS,
+		.queue_limit = CALLS_STORE_QUEUE_LIMIT,
+	};
+	state.storeq = calls_storeq_start(store, &sq, &error);
+	if(state.storeq == NULL) {
+		calls_store_close(store);
+		return fail_init("the store thread", error);
 	}
-	if(closed > 0)
-		JANUS_LOG(LOG_WARN, "[calls] closed %d call(s) left live by a previous run (reason SERVER_RESTART)\n", closed);
+	calls_pusher_settings ps = {
+		.push = push_to_handle,
+		.outbox = session_outbox,
+		.ref = session_ref_cb,
+		.unref = session_unref_cb,
+		.threads = CALLS_PUSH_THREADS,
+	};
+	state.pusher = calls_pusher_new(&ps, &error);
+	if(state.pusher == NULL)
+		return fail_init("the push threads", error);
 	state.worker = calls_worker_start("calls worker", &error);
-	if(state.worker == NULL) {
-		JANUS_LOG(LOG_FATAL, "[calls] cannot start the worker thread: %s\n", error ? error->message : "?");
-		g_clear_error(&error);
-		calls_store_close(state.store);
-		calls_auth_free(state.auth);
-		calls_config_clear(&state.config);
-		return -1;
-	}
+	if(state.worker == NULL)
+		return fail_init("the worker thread", error);
+	calls_worker_set_after(state.worker, end_of_operation, NULL);
 	calls_sfu_settings sfu_settings = {
 		.videocodecs = state.config.videocodecs,
 		.pli_interval_ms = state.config.pli_interval_ms,
@@ -396,6 +630,8 @@ static int calls_init(janus_callbacks *callback, const char *config_path) {
 	state.sfu = calls_sfu_new(&sfu_settings, state.worker);
 	state.sessions = g_hash_table_new_full(NULL, NULL, NULL, session_unref_notify);
 	janus_mutex_init(&state.sessions_mutex);
+	state.calls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_decref);
+	janus_mutex_init(&state.calls_mutex);
 	calls_worker_run(state.worker, setup_on_worker, NULL);
 	g_atomic_int_set(&state.initialized, 1);
 	JANUS_LOG(LOG_INFO, "%s initialized (history in %s)\n", CALLS_NAME, state.config.db_path);
@@ -407,16 +643,24 @@ static void calls_destroy(void) {
 		return;
 	g_atomic_int_set(&state.stopping, 1);
 	calls_worker_run(state.worker, teardown_on_worker, NULL);
+	calls_worker_stop(state.worker);
+	state.worker = NULL;
+	free_worker_state();
+	/* Everything decided is written; events are no longer pushed */
+	calls_storeq_stop(state.storeq);
+	state.storeq = NULL;
+	calls_pusher_free(state.pusher);
+	state.pusher = NULL;
 	janus_mutex_lock(&state.sessions_mutex);
 	g_hash_table_destroy(state.sessions);
 	state.sessions = NULL;
 	janus_mutex_unlock(&state.sessions_mutex);
-	calls_worker_stop(state.worker);
-	state.worker = NULL;
+	janus_mutex_lock(&state.calls_mutex);
+	g_hash_table_destroy(state.calls);
+	state.calls = NULL;
+	janus_mutex_unlock(&state.calls_mutex);
 	calls_sfu_free(state.sfu);
 	state.sfu = NULL;
-	calls_store_close(state.store);
-	state.store = NULL;
 	calls_auth_free(state.auth);
 	state.auth = NULL;
 	calls_config_clear(&state.config);
@@ -437,6 +681,8 @@ static void calls_create_session(janus_plugin_session *handle, int *error) {
 	calls_session *s = g_new0(calls_session, 1);
 	s->handle = handle;
 	s->handle_id = (guint64)(guintptr)handle;
+	calls_outbox_init(&s->outbox);
+	g_mutex_init(&s->snapshot_lock);
 	/* The core handed us one reference to `handle`; session_free gives it back */
 	janus_refcount_init(&s->ref, session_free);
 	handle->plugin_handle = s;
@@ -454,6 +700,7 @@ typedef struct message_job {
 	gboolean parse_ok;
 	calls_error parse_err;
 	json_t *answer;
+	calls_history_read *read;   /* a synchronous answer that comes from the history */
 } message_job;
 
 static void message_job_free(gpointer data) {
@@ -461,6 +708,7 @@ static void message_job_free(gpointer data) {
 	calls_request_clear(&job->req);
 	calls_session_unref(job->session);
 	g_free(job->transaction);
+	calls_history_read_free(job->read);
 	g_free(job);
 }
 
@@ -473,8 +721,18 @@ static void run_message(gpointer data) {
 		job->answer = calls_reply_error(&err);
 		return;
 	}
-	job->answer = calls_router_execute(state.router, s, &s->device, job->transaction, &job->req,
-		job->parse_ok, &job->parse_err);
+	gboolean was_registered = (s->device != NULL);
+	job->answer = calls_router_execute_read(state.router, s, &s->device, job->transaction, &job->req,
+		job->parse_ok, &job->parse_err, &job->read);
+	if(!was_registered && s->device != NULL)
+		g_atomic_int_inc(&state.devices);
+	mark_dirty(s);
+}
+
+/* The store thread: a synchronous answer read from the history. */
+static void read_history(calls_store *store, gpointer data) {
+	message_job *job = data;
+	job->answer = calls_history_read_answer(job->read, store, g_get_real_time());
 }
 
 static struct janus_plugin_result *calls_handle_message(janus_plugin_session *handle, char *transaction,
@@ -498,6 +756,10 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 		json_decref(message);
 	if(jsep != NULL)
 		json_decref(jsep);
+	/* A token is verified here, on Janus's thread: an RS256 check costs a
+	 * fraction of a millisecond that the worker does not spend */
+	if(job->parse_ok)
+		calls_router_preverify(state.router, &job->req);
 	if(calls_request_is_async(&job->req)) {
 		if(!calls_worker_post(state.worker, run_message, job, message_job_free))
 			return janus_plugin_result_new(JANUS_PLUGIN_ERROR, "Plugin is shutting down", NULL);
@@ -505,6 +767,11 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 	}
 	json_t *answer = NULL;
 	if(calls_worker_run(state.worker, run_message, job)) {
+		/* Nothing is answered before the state it shows is written: wait
+		 * for the store thread to take what the operation produced */
+		calls_storeq_wait(state.storeq, calls_storeq_last(state.storeq));
+		if(job->read != NULL)
+			calls_storeq_run(state.storeq, read_history, job);
 		answer = job->answer;
 		job->answer = NULL;
 	}
@@ -514,10 +781,14 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 	return janus_plugin_result_new(JANUS_PLUGIN_OK, NULL, answer);
 }
 
+/* ---- The Admin API ------------------------------------------------------------------------------ */
+
 typedef struct admin_job {
 	json_t *request;
 	json_t *answer;
-	calls_session *session;
+	const char *path;
+	gint64 bytes;
+	GError *error;
 } admin_job;
 
 static void run_admin(gpointer data) {
@@ -526,44 +797,167 @@ static void run_admin(gpointer data) {
 		job->answer = calls_router_admin(state.router, job->request);
 }
 
-static json_t *calls_handle_admin_message(json_t *message) {
-	admin_job job = { .request = message };
-	if(!usable() || !calls_worker_run(state.worker, run_admin, &job) || job.answer == NULL) {
+static void run_backup(calls_store *store, gpointer data) {
+	admin_job *job = data;
+	calls_store_backup(store, job->path, &job->bytes, &job->error);
+}
+
+static json_t *admin_error(calls_error_code code, const char *message) {
+	calls_error err;
+	calls_error_set(&err, code, "%s", message);
+	return calls_reply_error(&err);
+}
+
+/* Newest first, like the registry lists them. */
+static gint by_started_desc(gconstpointer a, gconstpointer b) {
+	json_t *ca = *(json_t *const *)a, *cb = *(json_t *const *)b;
+	int c = g_strcmp0(json_string_value(json_object_get(cb, "startedAt")),
+		json_string_value(json_object_get(ca, "startedAt")));
+	return c != 0 ? c : g_strcmp0(json_string_value(json_object_get(cb, "id")),
+		json_string_value(json_object_get(ca, "id")));
+}
+
+/* list_calls and get_call: from the snapshots the worker publishes. */
+static json_t *admin_read(const char *what, json_t *request) {
+	if(strcmp(what, "list_calls") == 0) {
+		GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+		janus_mutex_lock(&state.calls_mutex);
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init(&iter, state.calls);
+		while(g_hash_table_iter_next(&iter, NULL, &value))
+			g_ptr_array_add(list, json_deep_copy(value));
+		janus_mutex_unlock(&state.calls_mutex);
+		g_ptr_array_sort(list, by_started_desc);
+		json_t *calls = json_array();
+		for(guint i = 0; i < list->len; i++) {
+			json_t *call = g_ptr_array_index(list, i);
+			size_t k;
+			json_t *p;
+			json_array_foreach(json_object_get(call, "participants"), k, p)
+				json_object_del(p, "stats");
+			json_array_append(calls, call);
+		}
+		g_ptr_array_unref(list);
+		json_t *body = json_object();
+		json_object_set_new(body, "total", json_integer((json_int_t)json_array_size(calls)));
+		json_object_set_new(body, "calls", calls);
+		return calls_reply_ok(200, body);
+	}
+	const char *id = json_string_value(json_object_get(request, "callId"));
+	if(id == NULL)
+		return admin_error(CALLS_ERR_INVALID_REQUEST, "get_call needs \"callId\" (a string)");
+	janus_mutex_lock(&state.calls_mutex);
+	json_t *call = g_hash_table_lookup(state.calls, id);
+	call = call ? json_deep_copy(call) : NULL;
+	janus_mutex_unlock(&state.calls_mutex);
+	if(call == NULL) {
 		calls_error err;
-		calls_error_set(&err, CALLS_ERR_INTERNAL, "the plugin is not running");
+		calls_error_set(&err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %.64s", id);
 		return calls_reply_error(&err);
 	}
+	json_t *body = json_object();
+	json_object_set_new(body, "call", call);
+	return calls_reply_ok(200, body);
+}
+
+/* How much the plugin holds: a soak or a monitor checks nothing leaks. */
+static json_t *admin_stats(void) {
+	json_t *body = json_object();
+	janus_mutex_lock(&state.calls_mutex);
+	json_object_set_new(body, "liveCalls", json_integer(g_hash_table_size(state.calls)));
+	janus_mutex_unlock(&state.calls_mutex);
+	guint handles = 0, peers = 0;
+	janus_mutex_lock(&state.sessions_mutex);
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, state.sessions);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		handles++;
+		if(g_atomic_pointer_get(&((calls_session *)value)->peer) != NULL)
+			peers++;
+	}
+	janus_mutex_unlock(&state.sessions_mutex);
+	json_object_set_new(body, "handles", json_integer(handles));
+	json_object_set_new(body, "devices", json_integer(g_atomic_int_get(&state.devices)));
+	json_object_set_new(body, "peers", json_integer(peers));
+	json_object_set_new(body, "timers", json_integer(g_atomic_int_get(&state.timers)));
+	json_object_set_new(body, "pushesPending", json_integer(calls_pusher_pending(state.pusher)));
+	json_object_set_new(body, "storeQueue",
+		json_integer(calls_storeq_queued(state.storeq) + calls_storeq_held(state.storeq)));
+	char *why = NULL;
+	gboolean healthy = calls_storeq_healthy(state.storeq, &why);
+	json_object_set_new(body, "storeHealthy", json_boolean(healthy));
+	json_object_set_new(body, "storeError", why ? json_string(why) : json_null());
+	g_free(why);
+	return calls_reply_ok(200, body);
+}
+
+static json_t *admin_backup(json_t *request) {
+	admin_job job = { .path = json_string_value(json_object_get(request, "path")) };
+	if(job.path == NULL || !g_path_is_absolute(job.path))
+		return admin_error(CALLS_ERR_INVALID_REQUEST,
+			"backup needs \"path\": the absolute path of the file to write (on the Janus host)");
+	calls_storeq_run(state.storeq, run_backup, &job);
+	if(job.error != NULL) {
+		calls_error err;
+		calls_error_set(&err, CALLS_ERR_INTERNAL, "the backup failed: %s", job.error->message);
+		g_error_free(job.error);
+		return calls_reply_error(&err);
+	}
+	JANUS_LOG(LOG_INFO, "[calls] the call history was backed up to %s (%" G_GINT64_FORMAT " bytes)\n",
+		job.path, job.bytes);
+	json_t *body = json_object();
+	json_object_set_new(body, "path", json_string(job.path));
+	json_object_set_new(body, "bytes", json_integer(job.bytes));
+	return calls_reply_ok(200, body);
+}
+
+static json_t *calls_handle_admin_message(json_t *message) {
+	if(!usable())
+		return admin_error(CALLS_ERR_INTERNAL, "the plugin is not running");
+	const char *what = json_string_value(json_object_get(message, "request"));
+	if(what != NULL && (strcmp(what, "list_calls") == 0 || strcmp(what, "get_call") == 0))
+		return admin_read(what, message);
+	if(what != NULL && strcmp(what, "stats") == 0)
+		return admin_stats();
+	if(what != NULL && strcmp(what, "backup") == 0)
+		return admin_backup(message);
+	/* Changes (end_call, remove_participant) and refusals go through the worker,
+	 * which answers in microseconds; the answer waits for the write */
+	admin_job job = { .request = message };
+	if(!calls_worker_run(state.worker, run_admin, &job) || job.answer == NULL)
+		return admin_error(CALLS_ERR_INTERNAL, "the plugin is not running");
+	calls_storeq_wait(state.storeq, calls_storeq_last(state.storeq));
 	return job.answer;
 }
 
-static void run_query(gpointer data) {
-	admin_job *job = data;
-	if(state.router == NULL)
-		return;
-	job->answer = calls_router_describe(state.router, job->session->device);
-	json_t *media = calls_sfu_describe(state.sfu, job->session);
-	if(media != NULL)
-		json_object_set_new(job->answer, "media", media);
-}
-
+/* Janus calls this holding the handle's lock: answer from the snapshot, never wait. */
 static json_t *calls_query_session(janus_plugin_session *handle) {
 	calls_session *s = usable() ? session_lookup(handle) : NULL;
 	if(s == NULL)
 		return NULL;
-	admin_job job = { .session = s };
-	calls_worker_run(state.worker, run_query, &job);
+	g_mutex_lock(&s->snapshot_lock);
+	json_t *j = s->snapshot ? json_deep_copy(s->snapshot) : NULL;
+	g_mutex_unlock(&s->snapshot_lock);
 	calls_session_unref(s);
-	return job.answer;
+	if(j == NULL) {
+		j = json_object();
+		json_object_set_new(j, "registered", json_false());
+	}
+	return j;
 }
 
 /* ---- Media callbacks --------------------------------------------------------------------------- */
 
 static void run_setup_media(gpointer data) {
 	calls_sfu_setup_media(state.sfu, data);
+	mark_dirty(data);
 }
 
 static void run_hangup_media(gpointer data) {
 	calls_sfu_hangup_media(state.sfu, data);
+	mark_dirty(data);
 }
 
 static void post_session_job(janus_plugin_session *handle, calls_job_fn fn) {
@@ -589,6 +983,8 @@ static void calls_hangup_media(janus_plugin_session *handle) {
 static void run_session_gone(gpointer data) {
 	calls_session *s = data;
 	calls_sfu_session_gone(state.sfu, s);
+	if(s->device != NULL)
+		g_atomic_int_add(&state.devices, -1);
 	if(state.router != NULL)
 		calls_router_conn_gone(state.router, s->device);
 	s->device = NULL;

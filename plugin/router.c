@@ -19,7 +19,11 @@
 
 struct calls_router {
 	calls_registry *reg;
-	calls_store *store;
+	calls_store *store;          /* reads inline (unit tests), or NULL: reads are deferred */
+	calls_router_defer_fn defer; /* where deferred reads of events go */
+	gpointer defer_ctx;
+	gboolean (*healthy)(gpointer ctx, char **why);
+	gpointer health_ctx;
 	calls_auth *auth;
 	calls_media_ops media;
 	gboolean has_media;
@@ -39,6 +43,7 @@ typedef struct ctx {
 	calls_error err;
 	json_t *reply_body;        /* success: the body of the answer */
 	int reply_status;          /* 200 or 201 */
+	calls_history_read *read;  /* the answer needs the history: read it after the worker */
 } ctx;
 
 typedef gboolean (*handler_fn)(ctx *c);
@@ -64,6 +69,16 @@ calls_router *calls_router_new(calls_registry *reg, calls_store *store, calls_au
 	return r;
 }
 
+void calls_router_set_history(calls_router *r, calls_router_defer_fn defer, gpointer data) {
+	r->defer = defer;
+	r->defer_ctx = data;
+}
+
+void calls_router_set_health(calls_router *r, gboolean (*healthy)(gpointer ctx, char **why), gpointer data) {
+	r->healthy = healthy;
+	r->health_ctx = data;
+}
+
 void calls_router_free(calls_router *r) {
 	g_free(r);
 }
@@ -87,6 +102,140 @@ static json_t *wrap(const char *key, json_t *value) {
 	return o;
 }
 
+/* ---- Tokens, verified before the worker ----------------------------------------------- */
+
+/* The outcome of a register's token verification, kept in the request. */
+typedef struct preverified {
+	gboolean ok;
+	calls_identity id;
+	char why[256];
+} preverified;
+
+static void preverified_free(gpointer data) {
+	preverified *pv = data;
+	calls_identity_clear(&pv->id);
+	g_free(pv);
+}
+
+void calls_router_preverify(calls_router *r, calls_request *req) {
+	if(req->op != CALLS_OP_REGISTER || req->token == NULL || req->verified != NULL)
+		return;
+	preverified *pv = g_new0(preverified, 1);
+	/* The clock through the registry's env: a function pointer set once, any thread */
+	gint64 now_sec = calls_registry_now(r->reg) / G_USEC_PER_SEC;
+	pv->ok = calls_auth_verify_token(r->auth, req->token, now_sec, &pv->id, pv->why, sizeof(pv->why));
+	req->verified = pv;
+	req->verified_free = preverified_free;
+}
+
+/* ---- Reads of the history, after the worker ---------------------------------------------- */
+
+void calls_history_read_free(calls_history_read *rd) {
+	if(rd == NULL)
+		return;
+	g_free(rd->call_id);
+	g_free(rd->user_id);
+	g_free(rd->chat_id);
+	g_free(rd->type);
+	g_free(rd->status);
+	g_free(rd);
+}
+
+static void need_read(ctx *c, calls_read_kind kind) {
+	calls_history_read *rd = g_new0(calls_history_read, 1);
+	rd->kind = kind;
+	rd->call_id = g_strdup(c->req->call_id);
+	rd->user_id = g_strdup((*c->dev)->user->user_id);
+	g_strlcpy(rd->request_name, c->req->name, sizeof(rd->request_name));
+	rd->async = calls_request_is_async(c->req);
+	c->read = rd;
+}
+
+static gboolean stored_call_has(json_t *call, const char *user_id) {
+	json_t *parts = json_object_get(call, "participants");
+	for(size_t i = 0; i < json_array_size(parts); i++) {
+		if(g_strcmp0(json_string_value(json_object_get(json_array_get(parts, i), "userId")), user_id) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean calls_history_read_run(const calls_history_read *rd, calls_store *store, calls_error *err,
+		json_t **body, int *status) {
+	*body = NULL;
+	*status = 200;
+	if(store == NULL && rd->kind == CALLS_READ_HISTORY) {
+		calls_error_set(err, CALLS_ERR_INTERNAL, "call history is not available on this server");
+		return FALSE;
+	}
+	GError *error = NULL;
+	if(rd->kind == CALLS_READ_HISTORY) {
+		calls_history_query q = {
+			.user_id = rd->user_id, .chat_id = rd->chat_id, .type = rd->type, .status = rd->status,
+			.page = rd->page, .limit = rd->limit,
+		};
+		int total = 0;
+		json_t *calls = calls_store_history(store, &q, &total, &error);
+		if(calls == NULL) {
+			calls_error_set(err, CALLS_ERR_INTERNAL, "reading the call history failed: %s",
+				error ? error->message : "unknown error");
+			g_clear_error(&error);
+			return FALSE;
+		}
+		*body = calls_json_page(calls, rd->page, rd->limit, total);
+		return TRUE;
+	}
+	/* Without a history, a call that is not live is unknown */
+	json_t *call = store != NULL ? calls_store_get(store, rd->call_id, &error) : NULL;
+	if(error != NULL) {
+		calls_error_set(err, CALLS_ERR_INTERNAL, "reading call %s from the history failed: %s",
+			rd->call_id, error->message);
+		g_error_free(error);
+		if(call != NULL)
+			json_decref(call);
+		return FALSE;
+	}
+	gboolean mine = call != NULL && stored_call_has(call, rd->user_id);
+	if(rd->kind == CALLS_READ_OVER) {
+		/* An operation on a call that is not live: tell "over" from "never existed" */
+		if(mine)
+			calls_error_set(err, CALLS_ERR_INVALID_STATE, "call %s is over (%s)", rd->call_id,
+				json_string_value(json_object_get(call, "status")));
+		else
+			calls_error_set(err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %s", rd->call_id);
+		if(call != NULL)
+			json_decref(call);
+		return FALSE;
+	}
+	if(call == NULL) {
+		calls_error_set(err, CALLS_ERR_CALL_NOT_FOUND, "there is no call %s", rd->call_id);
+		return FALSE;
+	}
+	if(!mine) {
+		json_decref(call);
+		calls_error_set(err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", rd->call_id);
+		return FALSE;
+	}
+	if(rd->kind == CALLS_READ_PARTICIPANTS) {
+		*body = wrap("participants", json_incref(json_object_get(call, "participants")));
+		json_decref(call);
+	} else {
+		*body = wrap("call", call);
+	}
+	return TRUE;
+}
+
+json_t *calls_history_read_answer(const calls_history_read *rd, calls_store *store, gint64 now) {
+	calls_error err = { 0 };
+	json_t *body = NULL;
+	int status = 200;
+	if(calls_history_read_run(rd, store, &err, &body, &status))
+		return rd->async ? NULL : calls_reply_ok(status, body);
+	if(rd->async)
+		return calls_event_error(&err, rd->request_name, rd->call_id, now);
+	return calls_reply_error(&err);
+}
+
 /* ---- Handlers ------------------------------------------------------------------------ */
 
 static gboolean do_register(ctx *c) {
@@ -94,11 +243,14 @@ static gboolean do_register(ctx *c) {
 	calls_identity id = { 0 };
 	char why[256] = "";
 	if(req->token != NULL) {
-		gint64 now_sec = calls_registry_now(c->r->reg) / G_USEC_PER_SEC;
-		if(!calls_auth_verify_token(c->r->auth, req->token, now_sec, &id, why, sizeof(why))) {
-			calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED, "the token was refused: %s", why);
+		calls_router_preverify(c->r, req);
+		preverified *pv = req->verified;
+		if(!pv->ok) {
+			calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED, "the token was refused: %s", pv->why);
 			return FALSE;
 		}
+		id = pv->id;
+		memset(&pv->id, 0, sizeof(pv->id));   /* taken over */
 	} else if(calls_auth_get_mode(c->r->auth) != CALLS_AUTH_OPEN) {
 		calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED,
 			"this server identifies users by JWT: send {\"request\": \"register\", \"token\": \"<JWT>\"} "
@@ -138,6 +290,14 @@ static gboolean do_register(ctx *c) {
 
 static gboolean do_create(ctx *c) {
 	calls_request *req = c->req;
+	char *why = NULL;
+	if(c->r->healthy != NULL && !c->r->healthy(c->r->health_ctx, &why)) {
+		calls_error_set(&c->err, CALLS_ERR_UNAVAILABLE,
+			"the call history database is unavailable (%s): calls in progress go on, new calls are refused "
+			"until it works again; try again later", why ? why : "unknown error");
+		g_free(why);
+		return FALSE;
+	}
 	calls_call *call = calls_registry_create(c->r->reg, *c->dev, req->participant_ids, req->n_participant_ids,
 		req->type, req->chat_id, &c->origin, &c->err);
 	if(call == NULL)
@@ -185,30 +345,6 @@ static gboolean do_media(ctx *c) {
 	return TRUE;
 }
 
-/* A finished call comes from the store; only its participants may read it.
- * NULL when there is none, or when the store failed (then c->err is INTERNAL). */
-static json_t *stored_call(ctx *c) {
-	if(c->r->store == NULL)
-		return NULL;
-	GError *error = NULL;
-	json_t *call = calls_store_get(c->r->store, c->req->call_id, &error);
-	if(error != NULL) {
-		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "reading call %s from the history failed: %s",
-			c->req->call_id, error->message);
-		g_error_free(error);
-	}
-	return call;
-}
-
-static gboolean stored_call_has(json_t *call, const char *user_id) {
-	json_t *parts = json_object_get(call, "participants");
-	for(size_t i = 0; i < json_array_size(parts); i++) {
-		if(g_strcmp0(json_string_value(json_object_get(json_array_get(parts, i), "userId")), user_id) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static gboolean do_get(ctx *c) {
 	if(c->call != NULL) {
 		if(c->self == NULL) {
@@ -218,22 +354,21 @@ static gboolean do_get(ctx *c) {
 		reply(c, 200, wrap("call", call_json(c, c->call)));
 		return TRUE;
 	}
-	json_t *call = stored_call(c);
-	if(call == NULL) {
-		if(c->err.code != CALLS_ERR_INTERNAL)
-			calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no call %s", c->req->call_id);
-		return FALSE;
-	}
-	if(!stored_call_has(call, (*c->dev)->user->user_id)) {
-		json_decref(call);
-		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->req->call_id);
-		return FALSE;
-	}
-	reply(c, 200, wrap("call", call));
+	/* A finished call comes from the history; only its participants may read it */
+	need_read(c, CALLS_READ_GET);
 	return TRUE;
 }
 
 static gboolean do_participants(ctx *c) {
+	if(c->call == NULL) {
+		/* A finished call answers from the history, as GET /calls/:callId does */
+		need_read(c, CALLS_READ_PARTICIPANTS);
+		return TRUE;
+	}
+	if(c->self == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+		return FALSE;
+	}
 	json_t *list = json_array();
 	for(guint i = 0; i < c->call->participants->len; i++) {
 		calls_participant *p = g_ptr_array_index(c->call->participants, i);
@@ -260,28 +395,13 @@ static gboolean do_active(ctx *c) {
 
 static gboolean do_history(ctx *c) {
 	calls_request *req = c->req;
-	if(c->r->store == NULL) {
-		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "call history is not available on this server");
-		return FALSE;
-	}
-	calls_history_query q = {
-		.user_id = (*c->dev)->user->user_id,
-		.chat_id = req->filter_chat_id,
-		.type = req->filter_type != CALLS_UNSET ? calls_call_type_name(req->filter_type) : NULL,
-		.status = req->filter_status != CALLS_UNSET ? calls_call_status_name(req->filter_status) : NULL,
-		.page = req->page,
-		.limit = req->limit,
-	};
-	int total = 0;
-	GError *error = NULL;
-	json_t *calls = calls_store_history(c->r->store, &q, &total, &error);
-	if(calls == NULL) {
-		calls_error_set(&c->err, CALLS_ERR_INTERNAL, "reading the call history failed: %s",
-			error ? error->message : "unknown error");
-		g_clear_error(&error);
-		return FALSE;
-	}
-	reply(c, 200, calls_json_page(calls, req->page, req->limit, total));
+	need_read(c, CALLS_READ_HISTORY);
+	calls_history_read *rd = c->read;
+	rd->chat_id = g_strdup(req->filter_chat_id);
+	rd->type = g_strdup(req->filter_type != CALLS_UNSET ? calls_call_type_name(req->filter_type) : NULL);
+	rd->status = g_strdup(req->filter_status != CALLS_UNSET ? calls_call_status_name(req->filter_status) : NULL);
+	rd->page = req->page;
+	rd->limit = req->limit;
 	return TRUE;
 }
 
@@ -369,7 +489,7 @@ static const struct {
 	[CALLS_OP_HISTORY] = { do_history, NEEDS_DEVICE },
 	[CALLS_OP_ADD_PARTICIPANTS] = { do_invite, NEEDS_DEVICE | NEEDS_CALL },
 	[CALLS_OP_MEDIA] = { do_media, NEEDS_DEVICE | NEEDS_CALL },
-	[CALLS_OP_PARTICIPANTS] = { do_participants, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_PARTICIPANTS] = { do_participants, NEEDS_DEVICE },
 	[CALLS_OP_PUBLISH] = { do_publish, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
 	[CALLS_OP_SUBSCRIBE] = { do_subscribe, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
 	[CALLS_OP_SUBSCRIBER_ANSWER] = { do_subscriber_answer, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
@@ -412,15 +532,8 @@ static gboolean authorise(ctx *c, guint needs) {
 	if(!(needs & NEEDS_CALL))
 		return TRUE;
 	if(c->call == NULL) {
-		/* Tell "over" from "never existed" */
-		json_t *stored = stored_call(c);
-		if(stored != NULL && stored_call_has(stored, (*c->dev)->user->user_id))
-			calls_error_set(&c->err, CALLS_ERR_INVALID_STATE, "call %s is over (%s)", c->req->call_id,
-				json_string_value(json_object_get(stored, "status")));
-		else if(c->err.code != CALLS_ERR_INTERNAL)   /* (a failing store said so already) */
-			calls_error_set(&c->err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %s", c->req->call_id);
-		if(stored != NULL)
-			json_decref(stored);
+		/* Tell "over" from "never existed": the history knows */
+		need_read(c, CALLS_READ_OVER);
 		return FALSE;
 	}
 	if(c->self == NULL) {
@@ -432,6 +545,13 @@ static gboolean authorise(ctx *c, guint needs) {
 
 json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, const char *transaction,
 		calls_request *req, gboolean parse_ok, const calls_error *parse_err) {
+	return calls_router_execute_read(r, conn, dev, transaction, req, parse_ok, parse_err, NULL);
+}
+
+json_t *calls_router_execute_read(calls_router *r, void *conn, calls_device **dev, const char *transaction,
+		calls_request *req, gboolean parse_ok, const calls_error *parse_err, calls_history_read **read) {
+	if(read != NULL)
+		*read = NULL;
 	ctx c = { .r = r, .conn = conn, .dev = dev, .transaction = transaction, .req = req };
 	c.origin.device = *dev;
 	c.origin.transaction = transaction;
@@ -448,6 +568,31 @@ json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, co
 		ok = handlers[req->op].fn(&c);
 	}
 	json_t *answer = NULL;
+	if(c.read != NULL) {
+		/* The answer is in the history */
+		if(r->store != NULL || (read == NULL && r->defer == NULL)) {
+			answer = calls_history_read_answer(c.read, r->store, calls_registry_now(r->reg));
+			if(answer != NULL && c.read->async) {
+				calls_registry_deliver(r->reg, conn, transaction, answer, NULL);
+				json_decref(answer);
+				answer = NULL;
+			}
+			calls_history_read_free(c.read);
+		} else if(!c.read->async && read != NULL) {
+			*read = c.read;
+		} else if(c.read->async && r->defer != NULL) {
+			r->defer(r->defer_ctx, c.read, conn, transaction);
+		} else {
+			calls_history_read_free(c.read);
+			calls_error_set(&c.err, CALLS_ERR_INTERNAL, "a deferred read has nowhere to go (a bug)");
+			answer = calls_reply_error(&c.err);
+		}
+		calls_registry_flush(r->reg);
+		return answer;
+	}
+	if(!ok && parse_ok)   /* the code only: a message may quote what the client sent */
+		calls_registry_log(r->reg, CALLS_LOG_VERB, req->call_id[0] ? req->call_id : NULL, "%s: %s refused: %s",
+			*dev ? (*dev)->user->user_id : "an unregistered handle", req->name, calls_error_code_name(c.err.code));
 	if(calls_request_is_async(req)) {
 		if(!ok) {
 			json_t *ev = calls_event_error(&c.err, req->name, req->call_id, calls_registry_now(r->reg));
@@ -471,7 +616,7 @@ void calls_router_conn_gone(calls_router *r, calls_device *dev) {
 
 /* ---- Admin API ------------------------------------------------------------------------- */
 
-static json_t *admin_call(calls_router *r, calls_call *call) {
+json_t *calls_router_admin_call(calls_router *r, calls_call *call) {
 	json_t *j = calls_json_call(call, calls_registry_now(r->reg));
 	if(r->has_media && r->media.stats != NULL) {
 		json_t *parts = json_object_get(j, "participants");
@@ -510,7 +655,7 @@ json_t *calls_router_admin(calls_router *r, json_t *request) {
 	} else if(call == NULL) {
 		calls_error_set(&err, CALLS_ERR_CALL_NOT_FOUND, "there is no live call %.64s", json_string_value(cid));
 	} else if(strcmp(what, "get_call") == 0) {
-		body = wrap("call", admin_call(r, call));
+		body = wrap("call", calls_router_admin_call(r, call));
 	} else if(strcmp(what, "end_call") == 0) {
 		if(calls_registry_admin_end(r->reg, call, &err))
 			body = wrap("call", calls_json_call(call, calls_registry_now(r->reg)));

@@ -10,7 +10,7 @@
  *   open, and kept in the struct.
  *
  * The schema (version 1)
- *   calls         one row per call: the call's fields of CONTRACT.md §4, plus
+ *   calls         one row per call: the call's fields of docs/api.md §4, plus
  *                 `live` (still going on) and `last_seen` (µs since the epoch,
  *                 the last time a save or calls_store_touch_live saw it alive).
  *   participants  one row per participant, keyed (call_id, pos) so a call's
@@ -56,9 +56,13 @@
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sqlite3.h>
+#include <glib/gstdio.h>
 #include "store.h"
 
 G_DEFINE_QUARK(calls-store-error-quark, calls_store_error)
@@ -626,6 +630,11 @@ calls_store *calls_store_open(const char *path, gint64 now_usec, int *closed, GE
 		invalid(error, "no path for the call history database");
 		return NULL;
 	}
+	/* The history names people and who called whom: a new file is readable
+	 * by Janus's user only (SQLite gives its -wal and -shm files the same mode) */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if(fd >= 0)
+		close(fd);
 	calls_store *s = g_new0(calls_store, 1);
 	s->queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queued_call_free);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -714,16 +723,23 @@ gboolean calls_store_flush(calls_store *store, GError **error) {
 		return FALSE;
 	GHashTableIter iter;
 	gpointer value;
+	GError *write_error = NULL;
 	g_hash_table_iter_init(&iter, store->queued);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
 		queued_call *q = value;
 		/* Checked when queued: write it as it is */
-		if(!write_call(store, q->call, q->live, q->now_usec, NULL)) {
+		if(!write_call(store, q->call, q->live, q->now_usec, &write_error)) {
 			store->batch_ok = FALSE;
 			break;
 		}
 	}
-	/* Written: forget them. Not written (the batch rolled back): keep them for the next flush */
+	/* Written: forget them. Not written (the batch rolled back): keep them for
+	 * the next flush, and say what SQLite said about the write that failed */
+	if(write_error != NULL) {
+		calls_store_commit(store, NULL);
+		g_propagate_error(error, write_error);
+		return FALSE;
+	}
 	if(!calls_store_commit(store, error))
 		return FALSE;
 	g_hash_table_remove_all(store->queued);
@@ -766,14 +782,20 @@ gboolean calls_store_touch_live(calls_store *store, gint64 now_usec, GError **er
 
 /* ---- Reads ------------------------------------------------------------------------------------ */
 
+/* Reads see every queued write when it can be written; when it cannot (a full
+ * or read-only disk), they read what the file holds: the queue is kept and the
+ * caller's next flush reports the failure. */
+static void flush_for_read(calls_store *store) {
+	calls_store_flush(store, NULL);
+}
+
 json_t *calls_store_get(calls_store *store, const char *call_id, GError **error) {
 	g_return_val_if_fail(store != NULL, NULL);
 	if(call_id == NULL) {
 		invalid(error, "no call id");
 		return NULL;
 	}
-	if(!calls_store_flush(store, error))
-		return NULL;
+	flush_for_read(store);
 	return read_call(store, call_id, error);
 }
 
@@ -826,8 +848,7 @@ json_t *calls_store_history(calls_store *store, const calls_history_query *query
 		invalid(error, "the history query needs a user id");
 		return NULL;
 	}
-	if(!calls_store_flush(store, error))
-		return NULL;
+	flush_for_read(store);
 	if(query->page < 1 || query->limit < 1 || query->limit > 100) {
 		invalid(error, "page must be 1 or more and limit from 1 to 100 (got page %d, limit %d)",
 			query->page, query->limit);
@@ -846,4 +867,50 @@ json_t *calls_store_history(calls_store *store, const calls_history_query *query
 	if(total != NULL)
 		*total = count;
 	return calls;
+}
+
+void calls_store_set_busy_timeout(calls_store *store, int ms) {
+	if(store != NULL && store->db != NULL)
+		sqlite3_busy_timeout(store->db, ms);
+}
+
+/* ---- Backup ----------------------------------------------------------------------------------- */
+
+gboolean calls_store_backup(calls_store *store, const char *path, gint64 *bytes, GError **error) {
+	g_return_val_if_fail(store != NULL, FALSE);
+	if(path == NULL || !g_path_is_absolute(path))
+		return invalid(error, "the backup needs an absolute file path");
+	calls_store_flush(store, NULL);
+	/* A new file, readable by Janus's user only; an old one is replaced */
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if(fd < 0) {
+		g_set_error(error, CALLS_STORE_ERROR, CALLS_STORE_ERROR_SQLITE, "creating %s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	fchmod(fd, 0600);
+	close(fd);
+	sqlite3 *dest = NULL;
+	gboolean ok = FALSE;
+	if(sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(dest, "main", store->db, "main");
+		if(b != NULL) {
+			/* Whole in one step: the source is read in one transaction */
+			int rc = sqlite3_backup_step(b, -1);
+			sqlite3_backup_finish(b);
+			ok = (rc == SQLITE_DONE);
+		}
+		if(!ok)
+			g_set_error(error, CALLS_STORE_ERROR, CALLS_STORE_ERROR_SQLITE, "backing up to %s: %s", path,
+				sqlite3_errmsg(dest));
+	} else {
+		g_set_error(error, CALLS_STORE_ERROR, CALLS_STORE_ERROR_SQLITE, "opening %s: %s", path,
+			dest ? sqlite3_errmsg(dest) : "out of memory");
+	}
+	sqlite3_close(dest);
+	GStatBuf st;
+	if(ok && bytes != NULL)
+		*bytes = g_stat(path, &st) == 0 ? (gint64)st.st_size : 0;
+	if(!ok)
+		g_unlink(path);
+	return ok;
 }

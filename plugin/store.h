@@ -2,7 +2,7 @@
  *
  * The store keeps every call and its participants, live and finished, so that
  * history outlives a restart of Janus. It speaks the contract's JSON shape of a
- * call (CONTRACT.md §4: "id", "status", "participants", ...), which keeps it
+ * call (docs/api.md §4: "id", "status", "participants", ...), which keeps it
  * independent of the registry's structs: another backend (a server database)
  * only has to implement these few functions.
  *
@@ -47,7 +47,7 @@ void calls_store_close(calls_store *store);
  * Required: the strings "id", "roomId", "type", "status", "initiatorId",
  * "startedAt" and the array "participants", each with the strings "userId",
  * "role", "status" and the booleans "isMuted", "isVideoEnabled",
- * "isSharingScreen"; a user appears once. The other keys of CONTRACT.md §4
+ * "isSharingScreen"; a user appears once. The other keys of docs/api.md §4
  * may be null or absent (read back as null); unknown keys are ignored.
  * A bad call is refused with CALLS_STORE_ERROR_INVALID, writing nothing. */
 gboolean calls_store_save(calls_store *store, json_t *call, gboolean live, gint64 now_usec, GError **error);
@@ -93,6 +93,15 @@ typedef struct calls_history_query {
  * `*total` the count of all matching calls. NULL on error (a missing user_id,
  * a page below 1 or a limit outside 1..100 is CALLS_STORE_ERROR_INVALID). */
 json_t *calls_store_history(calls_store *store, const calls_history_query *query, int *total, GError **error);
+
+/* How long a statement waits for another connection's lock before it fails
+ * with "database is locked" (5 s after calls_store_open). */
+void calls_store_set_busy_timeout(calls_store *store, int ms);
+
+/* An online copy of the whole database into a new file at the absolute
+ * `path` (mode 0600, replaced if it exists), taken in one read transaction
+ * (sqlite3_backup); `bytes` (may be NULL) receives the copy's size. */
+gboolean calls_store_backup(calls_store *store, const char *path, gint64 *bytes, GError **error);
 
 /* The SQL the store runs for `query` (which filters are set selects the
  * statement; their values do not matter): the page of call ids, or with

@@ -22,7 +22,7 @@ typedef enum {
 	CALLS_TYPE_VIDEO,
 } calls_call_type;
 
-/* Call statuses, in the order of CONTRACT.md §4. */
+/* Call statuses, in the order of docs/api.md §4. */
 typedef enum {
 	CALLS_STATUS_RINGING = 0,
 	CALLS_STATUS_CONNECTING,

@@ -18,9 +18,20 @@ struct calls_worker {
 	GThread *thread;
 	GMutex lock;
 	gboolean stopping;
+	calls_job_fn after;        /* the end of every job and timer callback */
+	gpointer after_data;
 };
 
+/* A timer callback, followed by the end-of-operation hook. */
+typedef struct timer {
+	calls_worker *worker;
+	GSourceFunc fn;
+	gpointer data;
+	GDestroyNotify gone;
+} timer;
+
 typedef struct job {
+	calls_worker *worker;
 	calls_job_fn fn;
 	gpointer data;
 	GDestroyNotify destroy;
@@ -80,9 +91,15 @@ void calls_worker_stop(calls_worker *w) {
 	g_free(w);
 }
 
+static void end_of_operation(calls_worker *w) {
+	if(w->after != NULL)
+		w->after(w->after_data);
+}
+
 static gboolean run_job(gpointer data) {
 	job *j = data;
 	j->fn(j->data);
+	end_of_operation(j->worker);
 	if(j->done != NULL) {
 		/* A synchronous job lives on the waiting caller's stack: once the
 		 * caller is woken up, `j` must not be touched again */
@@ -119,6 +136,7 @@ static gboolean attach(calls_worker *w, job *j) {
 
 gboolean calls_worker_post(calls_worker *w, calls_job_fn fn, gpointer data, GDestroyNotify destroy) {
 	job *j = g_new0(job, 1);
+	j->worker = w;
 	j->fn = fn;
 	j->data = data;
 	j->destroy = destroy;
@@ -138,7 +156,7 @@ gboolean calls_worker_run(calls_worker *w, calls_job_fn fn, gpointer data) {
 	gboolean done = FALSE;
 	g_mutex_init(&lock);
 	g_cond_init(&cond);
-	job j = { .fn = fn, .data = data, .lock = &lock, .cond = &cond, .done = &done };
+	job j = { .worker = w, .fn = fn, .data = data, .lock = &lock, .cond = &cond, .done = &done };
 	gboolean ok = attach(w, &j);
 	if(ok) {
 		g_mutex_lock(&lock);
@@ -151,12 +169,42 @@ gboolean calls_worker_run(calls_worker *w, calls_job_fn fn, gpointer data) {
 	return ok;
 }
 
-guint calls_worker_timer_add(calls_worker *w, guint ms, GSourceFunc fn, gpointer data) {
+static gboolean run_timer(gpointer data) {
+	timer *t = data;
+	gboolean again = t->fn(t->data);
+	end_of_operation(t->worker);
+	return again;
+}
+
+void calls_worker_set_after(calls_worker *w, calls_job_fn fn, gpointer data) {
+	w->after = fn;
+	w->after_data = data;
+}
+
+static void timer_free(gpointer data) {
+	timer *t = data;
+	if(t->gone != NULL)
+		t->gone(t->data);
+	g_free(t);
+}
+
+guint calls_worker_timer_add_full(calls_worker *w, guint ms, GSourceFunc fn, gpointer data, GDestroyNotify gone) {
+	timer *t = g_new0(timer, 1);
+	t->worker = w;
+	t->fn = fn;
+	t->data = data;
+	t->gone = gone;
 	GSource *src = g_timeout_source_new(ms);
-	g_source_set_callback(src, fn, data, NULL);
+	/* `gone` hears of the end of the timer, whichever way it ends (it fired
+	 * for the last time, or it was removed) */
+	g_source_set_callback(src, run_timer, t, timer_free);
 	guint id = g_source_attach(src, w->context);
 	g_source_unref(src);
 	return id;
+}
+
+guint calls_worker_timer_add(calls_worker *w, guint ms, GSourceFunc fn, gpointer data) {
+	return calls_worker_timer_add_full(w, ms, fn, data, NULL);
 }
 
 void calls_worker_timer_remove(calls_worker *w, guint id) {

@@ -33,6 +33,12 @@ gboolean calls_worker_run(calls_worker *w, calls_job_fn fn, gpointer data);
 /* A timer on the worker's context: `fn` returns G_SOURCE_REMOVE to stop or
  * G_SOURCE_CONTINUE to run again `ms` later. */
 guint calls_worker_timer_add(calls_worker *w, guint ms, GSourceFunc fn, gpointer data);
+/* The same; `gone(data)` runs when the timer ends, whether it fired for the
+ * last time or was removed. */
+guint calls_worker_timer_add_full(calls_worker *w, guint ms, GSourceFunc fn, gpointer data, GDestroyNotify gone);
+/* `fn(data)` runs on the worker at the end of every job and every timer
+ * callback: the end of one operation (set once, before any job). */
+void calls_worker_set_after(calls_worker *w, calls_job_fn fn, gpointer data);
 void calls_worker_timer_remove(calls_worker *w, guint id);
 gboolean calls_worker_is_current(calls_worker *w);
 

@@ -1,4 +1,4 @@
-"""The plugin's configuration as an operator meets it (CONTRACT.md §9): JWT mode
+"""The plugin's configuration as an operator meets it (README, Configuration): JWT mode
 without a key refuses to start with a clear message while Janus keeps running; a
 bad value is named in the log and the default kept (checked by behaviour too).
 

@@ -1,4 +1,4 @@
-"""Errors (CONTRACT.md §2): every error code provoked with its HTTP status, as a
+"""Errors (docs/api.md §8): every error code provoked with its HTTP status, as a
 route answer {"status", "error": {"code", "message"}} and as an ERROR event on the
 request's transaction; and bad input of every kind refused cleanly: Janus alive,
 the call unchanged (its JSON identical before and after), no stored call lost.
@@ -144,9 +144,13 @@ async def test_invalid_state_409(client):
     for user, request, body in ((carol, f"POST /calls/{call_id}/answer", {"accept": True}),
                                 (bob, f"POST /calls/{call_id}/end", None),
                                 (bob, f"PATCH /calls/{call_id}/media", {"isMuted": True}),
-                                (bob, f"POST /calls/{call_id}/participants", {"participantIds": [uid("x")]}),
-                                (bob, f"GET /calls/{call_id}/participants", None)):
+                                (bob, f"POST /calls/{call_id}/participants", {"participantIds": [uid("x")]})):
         assert_refused(await user.route(request, body=body), "INVALID_STATE", "over")
+    # ... while reading its participants answers from the history, like GET /calls/:callId
+    listed = await bob.route(f"GET /calls/{call_id}/participants")
+    assert listed["status"] == 200, listed
+    assert {p["userId"]: p["status"] for p in listed["body"]["participants"]} == \
+        {alice.id: "LEFT", bob.id: "LEFT", carol.id: "MISSED"}
     for user, name in ((carol, "CALL_ANSWER"), (carol, "CALL_DECLINE"), (bob, "CALL_END")):
         await refused_event(user, name, {"callId": call_id}, "INVALID_STATE", "over")
     # ... and that left the stored call as it was

@@ -1,4 +1,4 @@
-"""Identity (CONTRACT.md §3): register in open mode and in JWT mode (HS256 tokens
+"""Identity (docs/api.md §3): register in open mode and in JWT mode (HS256 tokens
 built here by hand), every refused token, open mode only when switched on, and
 UNAUTHORIZED for every other request on an unregistered handle.
 

@@ -1,4 +1,4 @@
-"""The life of a call through the API (CONTRACT.md §4, §6, §7): every call status
+"""The life of a call through the API (docs/api.md §4, §6, §7): every call status
 and participant status reached by events, each event checked for its envelope and
 fields. One Janus for the module: ring_timeout 2 s, connect_timeout 4 s (so an invitee
 misses the ring well before the call fails to connect).

@@ -1,5 +1,5 @@
-"""The REST routes of CONTRACT.md §5 (synchronous answers {"status", "body"}) and
-GET /users/online with presence on (§9). The SDP routes are in
+"""The REST routes of docs/api.md §5 (synchronous answers {"status", "body"}) and
+GET /users/online with presence on. The SDP routes are in
 test_api_lifecycle.py (test_connected_when_media_flows); history in test_api_history.py.
 
 Copyright (C) 2026 the janus.plugin.calls authors

@@ -1,4 +1,4 @@
-"""SFU media path (CONTRACT.md §8) with a real browser: headless Chromium (Debian's,
+"""SFU media path (docs/media.md) with a real browser: headless Chromium (Debian's,
 fake camera and microphone, driven by browser/participant.js) in calls with aiortc
 participants. Chromium interop, simulcast layer switching, ICE restart.
 

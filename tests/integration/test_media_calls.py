@@ -1,4 +1,4 @@
-"""SFU media path (CONTRACT.md §8) with real WebRTC clients (aiortc): 1:1 and
+"""SFU media path (docs/media.md) with real WebRTC clients (aiortc): 1:1 and
 4-party VIDEO calls, an AUDIO call refusing video, and per-participant stats.
 
 What is asserted is what a user would see: frames decoded per remote user (the

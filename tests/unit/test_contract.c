@@ -1,6 +1,6 @@
 /* janus.plugin.calls - unit tests of the contract codec (plugin/contract.c).
  *
- * Incoming: every request, route and event of CONTRACT.md §5-6 parses to the
+ * Incoming: every request, route and event of docs/api.md §5-6 parses to the
  * right operation with the right fields, and every refusal of the field
  * tables comes with the right code and a message that says how to send the
  * request right. Outgoing: the builders write exactly the contract's field

@@ -1298,7 +1298,7 @@ static void test_transitions(void) {
 	}
 }
 
-/* Every status of CONTRACT.md §4, of calls and of participants, is reached and persisted. */
+/* Every status of docs/api.md §4, of calls and of participants, is reached and persisted. */
 static GHashTable *seen_calls, *seen_parts;
 
 static void seen(const char *id) {
@@ -1395,9 +1395,63 @@ static void test_persistence(void) {
 	(void)c2;
 }
 
+/* The log tells each call's story at VERB, in order, with the user's own words left out. */
+static void test_log_story(void) {
+	setup();
+	calls_device *alice = device(A1, "alice"), *bob = device(B1, "bob"), *carol = device(C1, "carol");
+	calls_device *dave = device(D1, "dave"), *eve = device(E1, "eve");
+	g_assert_cmpint(test_env_log_find(E, 0, "5 alice registered device 1 (1 device(s), events on)", NULL), ==, 0);
+	cid other = start(eve, "dave");
+	answer(other.s, dave);
+	guint from = E->logs->len;
+	cid c = start(alice, "bob,carol,dave");
+	answer(c.s, bob);
+	decline(c.s, carol, "in the dentist's chair");
+	media_up(c.s, "alice");
+	media_up(c.s, "bob");
+	media_down(c.s, "bob");
+	media_up(c.s, "bob");
+	hangup(c.s, bob, FALSE);
+	char *prefix = g_strdup_printf("5 [%s] ", c.s);
+	char *busy = g_strdup_printf("dave is busy (in call %s)", other.s);
+	const char *story[] = {
+		"created by alice on device 1: VIDEO call, 3 invitee(s)",
+		"ringing bob on 1 device(s)",
+		"ringing carol on 1 device(s)",
+		busy,
+		"bob answered on device 2: joined",
+		"status RINGING -> CONNECTING",
+		"carol left: status DECLINED, reason DECLINED",
+		"media of alice reaches the server (1 of 2 joined)",
+		"media of bob reaches the server (2 of 2 joined)",
+		"status CONNECTING -> CONNECTED",
+		"bob: reconnect grace of 5000 ms starts",
+		"media of bob reaches the server (2 of 2 joined)",
+		"bob left: status LEFT, reason LEFT",
+		"status CONNECTED -> ENDED",
+		"ended: status ENDED, reason HANGUP, by bob, after 0.0 s (connected 0.0 s)",
+	};
+	int at = (int)from - 1;
+	for(guint i = 0; i < G_N_ELEMENTS(story); i++) {
+		int next = test_env_log_find(E, at + 1, prefix, story[i], NULL);
+		if(next < 0) {
+			for(guint j = 0; j < E->logs->len; j++)
+				g_printerr("log %u: %s\n", j, (const char *)g_ptr_array_index(E->logs, j));
+			g_error("no log line \"%s%s\" after line %d", prefix, story[i], at);
+		}
+		at = next;
+	}
+	/* a decline's reason is the user's text: not in the log */
+	g_assert_cmpint(test_env_log_find(E, 0, "dentist", NULL), ==, -1);
+	g_free(prefix);
+	g_free(busy);
+	teardown();
+}
+
 int main(int argc, char *argv[]) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/registry/one-to-one", test_one_to_one);
+	g_test_add_func("/registry/log-story", test_log_story);
 	g_test_add_func("/registry/ring/timeout-whole-call", test_ring_timeout_whole_call);
 	g_test_add_func("/registry/ring/invitee-missed-call-goes-on", test_invitee_missed_call_goes_on);
 	g_test_add_func("/registry/ring/cancel", test_cancel_while_ringing);

@@ -606,7 +606,13 @@ static void test_call_lookup(void) {
 	serr(&HB, CALLS_ERR_INVALID_STATE, "is over (MISSED)", "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", c.s);
 	serr(&HA, CALLS_ERR_INVALID_STATE, "is over", "{'request': 'POST /calls/%s/end'}", c.s);
 	serr(&HA, CALLS_ERR_INVALID_STATE, "is over", "{'request': 'PATCH /calls/%s/media', 'body': {'isMuted': true}}", c.s);
-	serr(&HA, CALLS_ERR_INVALID_STATE, "is over", "{'request': 'GET /calls/%s/participants'}", c.s);
+	/* its participants list reads like GET /calls/:callId does: from the history */
+	b = sok(&HA, 200, "{'request': 'GET /calls/%s/participants'}", c.s);
+	test_assert_keys(b, "participants");
+	test_assert_json_str(b, "participants.0.userId", "alice");
+	test_assert_json_str(b, "participants.1.status", "MISSED");
+	json_decref(b);
+	serr(&HX, CALLS_ERR_FORBIDDEN, "you are not a participant of call", "{'request': 'GET /calls/%s/participants'}", c.s);
 	data = aerr(&HB, "t-over", NULL, CALLS_ERR_INVALID_STATE, "is over", "{'event': 'CALL_ANSWER', 'data': {'callId': '%s'}}", c.s);
 	test_assert_json_str(data, "callId", c.s);
 	/* to others it does not exist */

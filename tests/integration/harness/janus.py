@@ -16,9 +16,9 @@ mounts; data_file() reaches a file in it from outside (/proc/<pid>/root/...).
 That tmpfs lives as long as this Janus process: a restart starts an empty one.
 
 Janus gathers ICE candidates on interface `va` only (-E va): run inside the
-network namespace made by run.sh (see research/network.md). Janus never gathers
-on loopback, and without `va` it would fall back to the machine's real interfaces,
-so start() refuses to run when `va` is missing.
+network namespace made by run.sh (see tests/integration/README.md). Janus never
+gathers on loopback, and without `va` it would fall back to the machine's real
+interfaces, so start() refuses to run when `va` is missing.
 """
 
 import asyncio
