@@ -119,7 +119,10 @@ def storm_sizes():
 async def test_join_storm_with_late_stun_server(janus_factory, party, people):
     stun = StunServer(STUN_HOST, delay=STUN_DELAY).start()
     try:
-        party.server = janus_factory(configs=calls_config(ring_timeout=60, connect_timeout=60),
+        # (the probe asks every 10 ms, faster than a handle's default rate: the
+        # rate limit has tests of its own, test_api_limits.py)
+        party.server = janus_factory(configs=calls_config(ring_timeout=60, connect_timeout=60,
+                                                          max_events_per_second=0),
                                      stun=stun.address)
         party.client = await party.connect(party.server)
         members = await party.users(*[f"user{i:02d}" for i in range(people)])
@@ -161,7 +164,7 @@ async def test_join_storm_with_late_stun_server(janus_factory, party, people):
 
 
 async def test_admin_handle_info_while_republishing(janus_factory, party, admin):
-    await party.start(janus_factory)
+    await party.start(janus_factory, max_events_per_second=0)   # 60 offers as fast as answered
     alice, bob = await party.users("alice", "bob")
     call_id = await party.call(alice, [bob], "VIDEO")
     await party.media(call_id, alice, bob, video=False)
