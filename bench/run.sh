@@ -7,14 +7,16 @@
 #      queries, saves, open - on STORE_CALLS calls (default 100000);
 #   3. media (bench/media/run.py): janus.plugin.calls vs VideoRoom in one Janus,
 #      4- and 8-party calls, CPU per forwarded packet and the calls/videoroom
-#      ratios - in a private network namespace.
+#      ratios - in a private network namespace;
+#   4. join storm (bench/storm.py): a synchronous route's latency before, during
+#      and after 16 people join one call, with a late STUN server configured.
 #
-#   sudo bench/run.sh [--quick] [signaling|store|media ...]
+#   sudo bench/run.sh [--quick] [signaling|store|media|storm ...]
 #
 # --quick shortens every run (for trying the tooling, not for figures). Naming
 # benchmarks runs only those. Environment: CALLS_PLUGIN_SO (the plugin to load,
 # default build/.libs/libjanus_calls.so), STORE_CALLS, SIGNALING_ARGS,
-# MEDIA_ARGS (extra arguments, e.g. MEDIA_ARGS="--rounds 4"), BENCH_OUT (where
+# MEDIA_ARGS, STORM_ARGS (extra arguments, e.g. MEDIA_ARGS="--rounds 4"), BENCH_OUT (where
 # the full outputs and the Janus work folders go, default a new
 # /tmp/calls-bench.XXXXXX).
 # Needs root (network namespaces), gcc, pkg-config, Debian's janus, python3-aiortc.
@@ -33,17 +35,17 @@ which=()
 for a in "$@"; do
     case "$a" in
         --quick) quick=1 ;;
-        signaling|store|media) which+=("$a") ;;
+        signaling|store|media|storm) which+=("$a") ;;
         -h|--help) sed -n '2,/^# Copyright/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$a' (see --help)" ;;
     esac
 done
-[ ${#which[@]} -gt 0 ] || which=(signaling store media)
+[ ${#which[@]} -gt 0 ] || which=(signaling store media storm)
 
 [ "$(id -u)" = 0 ] || die "must run as root: the signaling and media benchmarks need a network namespace"
 export CALLS_PLUGIN_SO="${CALLS_PLUGIN_SO:-$repo/build/.libs/libjanus_calls.so}"
 case " ${which[*]} " in
-    *" signaling "*|*" media "*) [ -f "$CALLS_PLUGIN_SO" ] || die "no plugin at $CALLS_PLUGIN_SO: build it, or set CALLS_PLUGIN_SO" ;;
+    *" signaling "*|*" media "*|*" storm "*) [ -f "$CALLS_PLUGIN_SO" ] || die "no plugin at $CALLS_PLUGIN_SO: build it, or set CALLS_PLUGIN_SO" ;;
 esac
 out="${BENCH_OUT:-$(mktemp -d /tmp/calls-bench.XXXXXX)}"
 mkdir -p "$out/tmp" || die "cannot create $out"
@@ -54,10 +56,12 @@ if [ $quick = 1 ]; then
     store_calls="${STORE_CALLS:-20000}"
     read -r -a sig_args <<< "${SIGNALING_ARGS:---pairs 20 --seconds 5 --live 200}"
     read -r -a media_args <<< "${MEDIA_ARGS:---seconds 8 --warmup 3 --rounds 1}"
+    read -r -a storm_args <<< "${STORM_ARGS:---people 6 --rounds 1 --quiet 1}"
 else
     store_calls="${STORE_CALLS:-100000}"
     read -r -a sig_args <<< "${SIGNALING_ARGS:-}"
     read -r -a media_args <<< "${MEDIA_ARGS:-}"
+    read -r -a storm_args <<< "${STORM_ARGS:-}"
 fi
 
 child=
@@ -103,6 +107,8 @@ for b in "${which[@]}"; do
             rm -f "$out/store-bench.db" "$out/store-bench.db-wal" "$out/store-bench.db-shm" ;;
         media)
             run media 3600 "$repo/scripts/netns.sh" /usr/bin/python3 "$repo/bench/media/run.py" "${media_args[@]}" || failed=1 ;;
+        storm)
+            run storm 900 "$repo/scripts/netns.sh" /usr/bin/python3 "$repo/bench/storm.py" "${storm_args[@]}" || failed=1 ;;
     esac
 done
 
@@ -122,5 +128,9 @@ if [ -f "$out/media.txt" ]; then
     echo "media (calls vs videoroom):"
     grep -E "^--- [0-9]+ parties|^Janus CPU per forwarded|^forwarded packets/s|^receiver loss|^Janus RSS at end|^answer -> first RTP|^load generator CPU|WARNING|calls/videoroom =" \
         "$out/media.txt" | sed 's/^/  /'
+fi
+if [ -f "$out/storm.txt" ]; then
+    echo "join storm (GET /calls/active latency):"
+    grep -E "^  (STUN|storm|Janus CPU)|^    (GET|control)|^      (before|during|after) |^  goal:" "$out/storm.txt" | sed 's/^ */  /'
 fi
 exit $failed

@@ -19,7 +19,7 @@
  *     the `streams` list of each offer says which mid carries whom;
  *   - ICE candidates travel in Janus "trickle" messages (janus.js does it).
  *
- * Good practices of the original design, built in: camera and microphone are
+ * Good practices, built in: camera and microphone are
  * asked for before calling or answering; a VIDEO call falls back to audio only
  * when the camera cannot be used; ICE restarts when a connection fails; a lost
  * WebSocket reclaims the Janus session, or opens a new one, registers again and
@@ -27,7 +27,7 @@
  * are logged with the `debug` option; getStats is polled for bitrate, packet
  * loss and jitter per participant.
  *
- * Documentation: docs/client.md. Protocol: docs/api.md and CONTRACT.md.
+ * Documentation: docs/client.md. Protocol: docs/api.md.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later

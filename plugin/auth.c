@@ -17,11 +17,11 @@
  *      jwt_decode() is never called without a key: libjwt 1.10 then skips
  *      the signature check altogether.
  *   4. claims: `exp` and `nbf` (numbers, CALLS_AUTH_LEEWAY_SEC of skew),
- *      `sub` required, `name` and `picture` optional, with the identity
+ *      `aud` and `iss` when the server requires them, `sub` required, `name` and `picture` optional, with the identity
  *      rules shared with the open mode (calls_identity_check()).
  *
- * Nothing here is global: a calls_auth is immutable once built and may be
- * used from any thread.
+ * Nothing here is global: a calls_auth is immutable once built (and its
+ * required claims set) and may be used from any thread.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -40,6 +40,8 @@ struct calls_auth {
 	char *secret;      /* HS256 secret, or NULL */
 	size_t secret_len;
 	char *public_pem;  /* the "BEGIN PUBLIC KEY" block, or NULL */
+	char *audience;    /* required `aud`, or NULL */
+	char *issuer;      /* required `iss`, or NULL */
 };
 
 G_DEFINE_QUARK(calls-auth-error-quark, calls_auth_error)
@@ -189,6 +191,7 @@ void calls_identity_clear(calls_identity *id) {
 	g_clear_pointer(&id->user_id, g_free);
 	g_clear_pointer(&id->user_name, g_free);
 	g_clear_pointer(&id->avatar, g_free);
+	id->expires = 0;
 }
 
 /* -------------------------------------------------------------------------
@@ -283,6 +286,13 @@ calls_auth *calls_auth_new(calls_auth_mode mode, const char *hs256_secret,
 			"janus.plugin.calls.jcfg, or set auth = \"open\" for demos and tests");
 		return NULL;
 	}
+	if(have_secret && strlen(hs256_secret) < CALLS_AUTH_SECRET_MIN) {
+		g_set_error(error, CALLS_AUTH_ERROR, CALLS_AUTH_ERROR_WEAK_SECRET,
+			"jwt_secret is %zu bytes long; HS256 needs at least %d (a shorter secret can be guessed "
+			"offline from a single token): set a long random secret shared with your token issuer "
+			"(e.g. openssl rand -base64 48)", strlen(hs256_secret), CALLS_AUTH_SECRET_MIN);
+		return NULL;
+	}
 	char *pem = NULL;
 	if(have_pem && (pem = rsa_public_pem(rs256_public_key_pem, error)) == NULL)
 		return NULL;
@@ -301,11 +311,29 @@ void calls_auth_free(calls_auth *auth) {
 		return;
 	scrub_free(auth->secret, auth->secret_len);
 	g_free(auth->public_pem);
+	g_free(auth->audience);
+	g_free(auth->issuer);
 	g_free(auth);
 }
 
 calls_auth_mode calls_auth_get_mode(const calls_auth *auth) {
 	return auth ? auth->mode : CALLS_AUTH_JWT;
+}
+
+gboolean calls_auth_has_keys(const calls_auth *auth) {
+	return auth != NULL && (auth->secret != NULL || auth->public_pem != NULL);
+}
+
+void calls_auth_require_claims(calls_auth *auth, const char *audience, const char *issuer) {
+	g_return_if_fail(auth != NULL);
+	g_free(auth->audience);
+	g_free(auth->issuer);
+	auth->audience = audience != NULL && *audience != '\0' ? g_strdup(audience) : NULL;
+	auth->issuer = issuer != NULL && *issuer != '\0' ? g_strdup(issuer) : NULL;
+}
+
+gboolean calls_auth_expired(gint64 expires, gint64 now_sec) {
+	return expires != 0 && now_sec - CALLS_AUTH_LEEWAY_SEC >= expires;
 }
 
 /* -------------------------------------------------------------------------
@@ -482,7 +510,7 @@ static gboolean time_claim(json_t *claims, const char *name, gboolean round_up,
 	return TRUE;
 }
 
-static gboolean check_times(json_t *claims, gint64 now, char *why, size_t whylen) {
+static gboolean check_times(json_t *claims, gint64 now, gint64 *expires, char *why, size_t whylen) {
 	gboolean has_exp, has_nbf;
 	gint64 exp = 0, nbf = 0;
 	if(!time_claim(claims, "exp", FALSE, &has_exp, &exp, why, whylen))
@@ -491,7 +519,7 @@ static gboolean check_times(json_t *claims, gint64 now, char *why, size_t whylen
 		return FALSE;
 	char at[64], nowtext[64];
 	format_time(nowtext, sizeof(nowtext), now);
-	if(has_exp && now - CALLS_AUTH_LEEWAY_SEC >= exp) {
+	if(has_exp && now - CALLS_AUTH_LEEWAY_SEC >= exp) {  /* the rule of calls_auth_expired() */
 		format_time(at, sizeof(at), exp);
 		return refuse(why, whylen, "the token expired at %s (now %s, %d s of clock leeway allowed): "
 			"get a fresh token", at, nowtext, CALLS_AUTH_LEEWAY_SEC);
@@ -501,7 +529,62 @@ static gboolean check_times(json_t *claims, gint64 now, char *why, size_t whylen
 		return refuse(why, whylen, "the token is not valid before %s (now %s, %d s of clock leeway allowed): "
 			"check the clocks of the token issuer and of the server", at, nowtext, CALLS_AUTH_LEEWAY_SEC);
 	}
+	*expires = has_exp ? MAX(exp, 1) : 0;  /* 0 stands for "no exp" */
 	return TRUE;
+}
+
+/* `iss` must be the configured issuer. */
+static gboolean check_issuer(const calls_auth *auth, json_t *claims, char *why, size_t whylen) {
+	if(auth->issuer == NULL)
+		return TRUE;
+	json_t *iss = json_object_get(claims, "iss");
+	char quoted[72];
+	if(iss == NULL || json_is_null(iss))
+		return refuse(why, whylen, "the token has no 'iss' claim: this server accepts tokens issued by "
+			"\"%s\" (jwt_issuer) only", auth->issuer);
+	if(!json_is_string(iss))
+		return refuse(why, whylen, "claim 'iss' must be a string: this server accepts tokens issued by "
+			"\"%s\" (jwt_issuer) only", auth->issuer);
+	if(json_string_length(iss) != strlen(auth->issuer) || strcmp(json_string_value(iss), auth->issuer) != 0) {
+		quote_safe(quoted, sizeof(quoted), json_string_value(iss), json_string_length(iss));
+		return refuse(why, whylen, "claim 'iss' is \"%s\", but this server accepts tokens issued by "
+			"\"%s\" (jwt_issuer) only", quoted, auth->issuer);
+	}
+	return TRUE;
+}
+
+static gboolean same_text(json_t *v, const char *want) {
+	return json_is_string(v) && json_string_length(v) == strlen(want) && strcmp(json_string_value(v), want) == 0;
+}
+
+/* `aud` must be the configured audience, or an array holding it (RFC 7519 §4.1.3). */
+static gboolean check_audience(const calls_auth *auth, json_t *claims, char *why, size_t whylen) {
+	if(auth->audience == NULL)
+		return TRUE;
+	json_t *aud = json_object_get(claims, "aud");
+	char quoted[72];
+	if(aud == NULL || json_is_null(aud))
+		return refuse(why, whylen, "the token has no 'aud' claim: this server accepts tokens for the audience "
+			"\"%s\" (jwt_audience) only", auth->audience);
+	if(json_is_string(aud)) {
+		if(same_text(aud, auth->audience))
+			return TRUE;
+		quote_safe(quoted, sizeof(quoted), json_string_value(aud), json_string_length(aud));
+		return refuse(why, whylen, "claim 'aud' is \"%s\", but this server accepts tokens for the audience "
+			"\"%s\" (jwt_audience) only", quoted, auth->audience);
+	}
+	if(json_is_array(aud)) {
+		for(size_t i = 0; i < json_array_size(aud); i++) {
+			json_t *item = json_array_get(aud, i);
+			if(!json_is_string(item))
+				return refuse(why, whylen, "claim 'aud' must be a string or an array of strings");
+			if(same_text(item, auth->audience))
+				return TRUE;
+		}
+		return refuse(why, whylen, "claim 'aud' does not list \"%s\": this server accepts tokens for the "
+			"audience \"%s\" (jwt_audience) only", auth->audience, auth->audience);
+	}
+	return refuse(why, whylen, "claim 'aud' must be a string or an array of strings");
 }
 
 /* An optional string claim: absent, null or "" give NULL. */
@@ -522,8 +605,12 @@ static gboolean optional_text(json_t *claims, const char *name, size_t max, char
 	return TRUE;
 }
 
-static gboolean check_claims(json_t *claims, gint64 now, calls_identity *out, char *why, size_t whylen) {
-	if(!check_times(claims, now, why, whylen))
+static gboolean check_claims(const calls_auth *auth, json_t *claims, gint64 now, calls_identity *out,
+		char *why, size_t whylen) {
+	gint64 expires = 0;
+	if(!check_times(claims, now, &expires, why, whylen))
+		return FALSE;
+	if(!check_issuer(auth, claims, why, whylen) || !check_audience(auth, claims, why, whylen))
 		return FALSE;
 	json_t *sub = json_object_get(claims, "sub");
 	if(sub == NULL || json_is_null(sub))
@@ -542,6 +629,7 @@ static gboolean check_claims(json_t *claims, gint64 now, calls_identity *out, ch
 		return FALSE;
 	}
 	id.user_id = g_strdup(json_string_value(sub));
+	id.expires = expires;
 	if(out != NULL)
 		*out = id;
 	else
@@ -620,7 +708,7 @@ gboolean calls_auth_verify_token(calls_auth *auth, const char *token, gint64 now
 	json_t *claims = libjwt_verify(auth, token, alg, why, whylen);
 	if(claims == NULL)
 		return FALSE;
-	gboolean ok = check_claims(claims, now_sec, out, why, whylen);
+	gboolean ok = check_claims(auth, claims, now_sec, out, why, whylen);
 	json_decref(claims);
 	return ok;
 }

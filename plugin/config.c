@@ -1,7 +1,7 @@
 /* janus.plugin.calls - configuration.
  *
  * One table, `keys`, describes every setting of section general: its name
- * (CONTRACT.md §9, letter for letter), its kind, the field it fills and its
+ * (as the README's table spells it), its kind, the field it fills and its
  * bounds. calls_config_set() looks the key up, parses the value by kind
  * into a temporary and only then stores it, so a bad value leaves the
  * previous one in place; the error names the key, quotes the value and says
@@ -33,6 +33,7 @@ typedef enum {
 	KIND_AUTH,        /* "jwt" | "open" */
 	KIND_SECRET,      /* any text, verbatim; "" unsets; never printed */
 	KIND_OPT_PATH,    /* a path; "" unsets */
+	KIND_OPT_TEXT,    /* any text, trimmed; "" unsets */
 	KIND_PATH,        /* a non-empty path */
 	KIND_SECONDS,     /* decimal seconds, stored as ms in a guint */
 	KIND_NUMBER,      /* a whole number in a guint */
@@ -56,6 +57,8 @@ static const key_spec keys[] = {
 	{ "auth",                 KIND_AUTH,        FIELD(auth),                 0, 0, FALSE, NULL },
 	{ "jwt_secret",           KIND_SECRET,      FIELD(jwt_secret),           0, 0, FALSE, NULL },
 	{ "jwt_public_key",       KIND_OPT_PATH,    FIELD(jwt_public_key),       0, 0, FALSE, NULL },
+	{ "jwt_audience",         KIND_OPT_TEXT,    FIELD(jwt_audience),         0, 0, FALSE, NULL },
+	{ "jwt_issuer",           KIND_OPT_TEXT,    FIELD(jwt_issuer),           0, 0, FALSE, NULL },
 	{ "ring_timeout",         KIND_SECONDS,     FIELD(ring_timeout_ms),      100, 3600000, FALSE, NULL },
 	{ "connect_timeout",      KIND_SECONDS,     FIELD(connect_timeout_ms),   100, 3600000, FALSE, NULL },
 	{ "reconnect_grace",      KIND_SECONDS,     FIELD(reconnect_grace_ms),   100, 3600000, FALSE, NULL },
@@ -69,6 +72,11 @@ static const key_spec keys[] = {
 	{ "presence",             KIND_BOOL,        FIELD(presence),             0, 0, FALSE, NULL },
 	{ "pli_interval",         KIND_NUMBER,      FIELD(pli_interval_ms),      100, 10000, FALSE, "ms" },
 	{ "media_timeout",        KIND_SECONDS,     FIELD(media_timeout_ms),     1000, 3600000, FALSE, NULL },
+	{ "max_devices_per_user", KIND_NUMBER,      FIELD(max_devices_per_user), 1, 1000, FALSE, "" },
+	{ "max_events_per_second", KIND_NUMBER,     FIELD(max_events_per_second), 0, 100000, TRUE, "" },
+	{ "max_events_burst",     KIND_NUMBER,      FIELD(max_events_burst),     1, 1000000, FALSE, "" },
+	{ "max_message_size",     KIND_NUMBER,      FIELD(max_message_size),     4096, 16777216, FALSE, "B" },
+	{ "max_sdp_size",         KIND_NUMBER,      FIELD(max_sdp_size),         4096, 1048576, FALSE, "B" },
 };
 
 static const char *const video_codecs[] = { "vp8", "vp9", "h264", "av1" };
@@ -97,6 +105,11 @@ void calls_config_init(calls_config *cfg) {
 	cfg->presence = FALSE;
 	cfg->pli_interval_ms = 500;
 	cfg->media_timeout_ms = 5000;
+	cfg->max_devices_per_user = 10;
+	cfg->max_events_per_second = 20;
+	cfg->max_events_burst = 40;
+	cfg->max_message_size = 64 * 1024;
+	cfg->max_sdp_size = 64 * 1024;
 }
 
 /* Forget a secret before freeing it. */
@@ -114,6 +127,8 @@ void calls_config_clear(calls_config *cfg) {
 		return;
 	scrub_free(cfg->jwt_secret);
 	g_free(cfg->jwt_public_key);
+	g_free(cfg->jwt_audience);
+	g_free(cfg->jwt_issuer);
 	g_free(cfg->db_path);
 	g_strfreev(cfg->videocodecs);
 	g_free(cfg->audiocodec);
@@ -143,6 +158,7 @@ static char *value_text(const calls_config *cfg, const key_spec *k) {
 	case KIND_SECRET:
 		return g_strdup(*AT(cfg, k, char *const) ? "(set)" : "(unset)");
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 	case KIND_PATH:
 	case KIND_AUDIOCODEC: {
 		const char *s = *AT(cfg, k, char *const);
@@ -186,7 +202,8 @@ static char *accepted_text(const key_spec *k) {
 	}
 	case KIND_NUMBER:
 		return g_strdup_printf("a whole number from %u to %u%s%s", k->min, k->max,
-			*k->unit ? " (milliseconds)" : "", k->zero_unlimited ? ", 0 for no limit" : "");
+			strcmp(k->unit, "ms") == 0 ? " (milliseconds)" : strcmp(k->unit, "B") == 0 ? " (bytes)" : "",
+			k->zero_unlimited ? ", 0 for no limit" : "");
 	case KIND_BOOL:
 		return g_strdup("true or false (also yes/no, 1/0)");
 	case KIND_VIDEOCODECS:
@@ -196,6 +213,7 @@ static char *accepted_text(const key_spec *k) {
 		return g_strdup("\"opus\" (the only audio codec supported)");
 	case KIND_SECRET:
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 		break;
 	}
 	return g_strdup("text");
@@ -318,6 +336,7 @@ static gboolean apply(calls_config *cfg, const key_spec *k, const char *raw, cha
 		*AT(cfg, k, char *) = *raw != '\0' ? g_strdup(raw) : NULL;
 		break;
 	case KIND_OPT_PATH:
+	case KIND_OPT_TEXT:
 	case KIND_PATH:
 		if(*v == '\0' && k->kind == KIND_PATH) {
 			ok = FALSE;
@@ -456,6 +475,13 @@ gboolean calls_config_check(const calls_config *cfg, GError **error) {
 			"jwt_secret is still \"" SAMPLE_SECRET "\", the placeholder of the sample configuration: "
 			"anyone could sign tokens with it; set a long random secret shared with your token issuer "
 			"(e.g. openssl rand -base64 48)");
+		return FALSE;
+	}
+	if(cfg->jwt_secret != NULL && strlen(cfg->jwt_secret) < CALLS_AUTH_SECRET_MIN) {
+		g_set_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE,
+			"jwt_secret is %zu bytes long; HS256 needs a secret of at least %d bytes (a shorter one can be "
+			"guessed offline from a single token): set a long random secret shared with your token issuer "
+			"(e.g. openssl rand -base64 48)", strlen(cfg->jwt_secret), CALLS_AUTH_SECRET_MIN);
 		return FALSE;
 	}
 	if(cfg->jwt_public_key != NULL && !check_public_key_file(cfg->jwt_public_key, error))

@@ -1,6 +1,6 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Incoming: a message body is one of three kinds (CONTRACT.md §2): the
+ * Incoming: a message body is one of three kinds (docs/api.md §2): the
  * identity request {"request": "register"}, a route {"request": "METHOD
  * /path", "query", "body"} or an event {"event": "NAME", "data"}. Each
  * operation is described once, in the `specs` table below: its names as a
@@ -588,29 +588,104 @@ static gboolean path_matches(const char *pattern, const char *path, char *call_i
 	return ok;
 }
 
+/* Most parameters a query string in a path may hold. */
+#define QUERY_PARAMS_MAX 32
+
+/* One name or value of a query string: '+' is a space (as browsers' forms
+ * and URLSearchParams write it), %XX a byte; the result must be UTF-8
+ * without NUL. NULL when it is not. */
+static char *query_unescape(const char *raw) {
+	char *plus = g_strdelimit(g_strdup(raw), "+", ' ');
+	char *text = g_uri_unescape_string(plus, NULL);   /* NULL on a bad %XX or %00 */
+	g_free(plus);
+	if(text != NULL && !g_utf8_validate(text, -1, NULL))
+		g_clear_pointer(&text, g_free);
+	return text;
+}
+
 /* A query string written into the path ("/calls/history?page=2&type=VIDEO")
- * becomes the query object, as an HTTP server would read it. */
-static json_t *query_from_path(const char *qs) {
+ * becomes an object of strings, as an HTTP server would read it; a name
+ * without "=" has the value "". Bad percent-encoding, a parameter without a
+ * name, a name given twice with different values, or too many parameters:
+ * FALSE with `err` set. */
+static gboolean query_from_path(const char *qs, json_t **out, calls_error *err) {
+	guint n = 1;
+	for(const char *p = qs; *p != '\0'; p++)
+		n += (*p == '&');
+	if(n > QUERY_PARAMS_MAX) {
+		calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the query string in the path has %u parameters; "
+			"at most %d are read", n, QUERY_PARAMS_MAX);
+		return FALSE;
+	}
 	json_t *q = json_object();
-	gchar **pairs = g_strsplit(qs, "&", 64);
-	for(guint i = 0; pairs[i] != NULL; i++) {
+	gchar **pairs = g_strsplit(qs, "&", -1);
+	gboolean ok = TRUE;
+	for(guint i = 0; ok && pairs[i] != NULL; i++) {
 		if(*pairs[i] == '\0')
 			continue;
 		char *eq = strchr(pairs[i], '=');
-		char *key = g_uri_unescape_string(pairs[i], NULL);
-		if(eq != NULL) {
+		if(eq != NULL)
 			*eq = '\0';
-			g_free(key);
-			key = g_uri_unescape_string(pairs[i], NULL);
-			char *val = g_uri_unescape_string(eq + 1, NULL);
-			if(key != NULL && val != NULL && g_utf8_validate(val, -1, NULL))
-				json_object_set_new(q, key, json_string(val));
-			g_free(val);
+		char *key = query_unescape(pairs[i]);
+		char *val = query_unescape(eq != NULL ? eq + 1 : "");
+		json_t *before = key != NULL ? json_object_get(q, key) : NULL;
+		if(key == NULL || val == NULL) {
+			calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the query string in the path is not valid: "
+				"\"%.40s%s%.40s\" has bad percent-encoding (write %%XX with two hex digits, of UTF-8 text, "
+				"never %%00)", pairs[i], eq != NULL ? "=" : "", eq != NULL ? eq + 1 : "");
+			ok = FALSE;
+		} else if(*key == '\0') {
+			calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
+				"the query string in the path has a parameter without a name (\"=%.40s\")", val);
+			ok = FALSE;
+		} else if(before != NULL && strcmp(json_string_value(before), val) != 0) {
+			calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the query string in the path gives %.40s twice, "
+				"with different values (\"%.40s\" and \"%.40s\"): give it once", key, json_string_value(before), val);
+			ok = FALSE;
+		} else {
+			json_object_set_new(q, key, json_string(val));
 		}
 		g_free(key);
+		g_free(val);
 	}
 	g_strfreev(pairs);
-	return q;
+	if(!ok) {
+		json_decref(q);
+		return FALSE;
+	}
+	*out = q;
+	return TRUE;
+}
+
+/* Whether a value of the path's query string (a string) and one of the
+ * `query` object mean the same: equal, or the same number. */
+static gboolean same_query_value(json_t *from_path, json_t *from_query) {
+	long long a = 0, b = 0;
+	if(json_equal(from_path, from_query))
+		return TRUE;
+	return read_count(from_path, &a) && read_count(from_query, &b) && a == b;
+}
+
+/* The query of a route: the path's query string and the `query` object
+ * together (new reference), or NULL with `err` set when they disagree. */
+static json_t *merge_query(json_t *path_query, json_t *query, calls_error *err) {
+	json_t *merged = json_copy(path_query);
+	const char *key;
+	json_t *value;
+	json_object_foreach(query, key, value) {
+		json_t *other = json_object_get(path_query, key);
+		if(other != NULL && !same_query_value(other, value)) {
+			char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+			calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
+				"query parameter %.40s is given in the path (\"%.40s\") and in \"query\" (%.40s) with "
+				"different values: give it in one place", key, json_string_value(other), text ? text : "?");
+			free(text);
+			json_decref(merged);
+			return NULL;
+		}
+		json_object_set(merged, key, value);
+	}
+	return merged;
 }
 
 static const char route_list[] =
@@ -634,9 +709,10 @@ static gboolean parse_route(json_t *body, json_t *jsep, const char *request, cal
 	char *path = g_strdup(space + 1);
 	json_t *path_query = NULL;
 	char *qmark = strchr(path, '?');
+	gboolean query_ok = TRUE;
 	if(qmark != NULL) {
 		*qmark = '\0';
-		path_query = query_from_path(qmark + 1);
+		query_ok = query_from_path(qmark + 1, &path_query, err);
 		req->path_query = path_query;  /* owned by the request: fields borrow its strings */
 	}
 	size_t plen = strlen(path);
@@ -671,6 +747,8 @@ static gboolean parse_route(json_t *body, json_t *jsep, const char *request, cal
 	}
 	req->op = spec->op;
 	req->async = spec->async;
+	if(!query_ok)
+		goto done;
 	if(bad_id) {
 		calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
 			"the path of %s must hold a call id (a UUID) where :callId stands", req->name);
@@ -683,8 +761,16 @@ static gboolean parse_route(json_t *body, json_t *jsep, const char *request, cal
 	}
 	json_t *rbody = json_object_get(body, "body");
 	json_t *query = json_object_get(body, "query");
-	if(query == NULL || json_is_null(query))
+	if(query == NULL || json_is_null(query)) {
 		query = path_query;
+	} else if(path_query != NULL && json_is_object(query)) {
+		/* Both: one query, each parameter given once or the same in both places */
+		json_t *merged = merge_query(path_query, query, err);
+		if(merged == NULL)
+			goto done;
+		json_decref(req->path_query);
+		req->path_query = query = merged;  /* owned by the request, like path_query */
+	}
 	if(!refuse_inline_sdp(rbody, "body", err))
 		goto done;
 	if(spec->route_body == NULL && rbody != NULL && !json_is_null(rbody) &&
@@ -825,6 +911,39 @@ void calls_request_clear(calls_request *req) {
 	if(req->verified != NULL && req->verified_free != NULL)
 		req->verified_free(req->verified);
 	req->verified = NULL;
+}
+
+/* json_dump_callback's sink: counts, and stops once past the limit. */
+typedef struct size_count {
+	size_t bytes, limit;
+} size_count;
+
+static int count_bytes(const char *buffer, size_t size, void *data) {
+	size_count *c = data;
+	(void)buffer;
+	c->bytes += size;
+	return (c->limit > 0 && c->bytes > c->limit) ? -1 : 0;
+}
+
+gboolean calls_request_check_size(const calls_request *req, size_t max_body, size_t max_sdp, calls_error *err) {
+	if(max_body > 0 && req->root != NULL) {
+		size_count c = { 0, max_body };
+		if(json_dump_callback(req->root, count_bytes, &c, JSON_COMPACT | JSON_ENCODE_ANY) != 0 || c.bytes > max_body) {
+			calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+				"the message body of %s is larger than %zu bytes (max_message_size, counted as compact JSON): "
+				"send less", req->name, max_body);
+			return FALSE;
+		}
+	}
+	if(max_sdp > 0 && req->sdp != NULL) {
+		size_t len = strlen(req->sdp);
+		if(len > max_sdp) {
+			calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+				"the SDP of %s is %zu bytes long; at most %zu are accepted (max_sdp_size)", req->name, len, max_sdp);
+			return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 /* ---- Outgoing JSON ----------------------------------------------------------------- */
@@ -984,6 +1103,7 @@ json_t *calls_event_offer_received(const char *call_id, json_t *streams, gint64 
 	json_t *d = json_object();
 	json_object_set_new(d, "callId", json_string(call_id));
 	json_object_set_new(d, "fromUserId", json_null());
+	json_object_set_new(d, "fromUserName", json_null());
 	json_object_set_new(d, "streams", streams);
 	return calls_event_new("WEBRTC_OFFER_RECEIVED", now, d);
 }

@@ -1,7 +1,7 @@
 /* janus.plugin.calls - the contract codec.
  *
- * Every name of CONTRACT.md lives here: request and event names, routes,
- * fields, statuses, error codes. Incoming bodies are validated against
+ * Every name of the API (docs/api.md) lives here: request and event names,
+ * routes, fields, statuses, error codes. Incoming bodies are validated against
  * declarative tables and turned into a typed calls_request; outgoing events
  * and route answers are built from the domain structs of types.h.
  * Nothing here knows Janus or keeps state.
@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include "types.h"
 
-/* ---- Errors (CONTRACT.md §2) --------------------------------------------- */
+/* ---- Errors (docs/api.md §8) --------------------------------------------- */
 
 typedef enum {
 	CALLS_ERR_NONE = 0,
@@ -141,6 +141,14 @@ typedef struct calls_request {
  * read (for the ERROR event). Always call calls_request_clear() afterwards. */
 gboolean calls_request_parse(json_t *body, json_t *jsep, calls_request *req, calls_error *err);
 void calls_request_clear(calls_request *req);
+
+/* The size limits of a well-formed request (docs/api.md, "Limits"): its body,
+ * as compact JSON, at most `max_body` bytes (max_message_size), and its SDP at
+ * most `max_sdp` bytes (max_sdp_size); 0 = no limit. Run after a successful
+ * calls_request_parse(): a malformed request is refused for what is wrong
+ * with it first. FALSE with `err` LIMIT_EXCEEDED naming the limit otherwise.
+ * Counting stops at the limit: a huge body costs no more than a legal one. */
+gboolean calls_request_check_size(const calls_request *req, size_t max_body, size_t max_sdp, calls_error *err);
 
 /* ---- Outgoing JSON ----------------------------------------------------------- */
 

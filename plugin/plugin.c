@@ -4,14 +4,14 @@
  *
  * \details The only file that speaks to the Janus core. Each callback is
  * turned into a job for the worker thread, which owns all call state (see
- * DESIGN.md): requests with an immediate answer (register and the routes of
+ * docs/architecture.md): requests with an immediate answer (register and the routes of
  * the REST contract) are run on the worker while the transport thread waits;
  * events, SDP and the media callbacks are posted and answered later with
  * push_event. The RTP/RTCP callbacks go straight to the SFU's relay, which
  * never waits for the worker.
  *
  * The API itself (requests, routes, events, errors) is documented in
- * docs/api.md and specified in CONTRACT.md.
+ * docs/api.md.
  *
  * Copyright (C) 2026 the janus.plugin.calls authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -142,6 +142,7 @@ static void session_free(const janus_refcount *ref) {
 		json_decref(s->snapshot);
 	g_mutex_clear(&s->snapshot_lock);
 	janus_refcount_decrease(&s->handle->ref);
+	calls_ratelimit_free(s->bucket);
 	g_free(s);
 }
 
@@ -219,11 +220,23 @@ static outgoing *outgoing_new(calls_session *s, const char *transaction) {
 	return o;
 }
 
+/* A refusal that the history decided (a finished call): logged like the
+ * router logs its own, with the code only. */
+static void log_read_refusal(const calls_history_read *rd, json_t *answer) {
+	if(answer == NULL || janus_log_level < LOG_VERB)
+		return;
+	json_t *err = rd->async ? json_object_get(answer, "data") : json_object_get(answer, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	if(code != NULL)
+		JANUS_LOG(LOG_VERB, "[calls] [%s] %s: %s refused: %s\n", rd->call_id, rd->user_id, rd->request_name, code);
+}
+
 /* The store thread: the batch's calls are written, the event may leave. */
 static void dispatch_outgoing(gpointer ctx, calls_store *store, gpointer item) {
 	outgoing *o = item;
 	if(o->read != NULL) {
 		json_t *ev = calls_history_read_answer(o->read, store, g_get_real_time());
+		log_read_refusal(o->read, ev);
 		if(ev != NULL)
 			calls_pusher_post(state.pusher, o->session, o->transaction, ev, NULL);
 		if(ev != NULL)
@@ -410,6 +423,18 @@ static void env_call_ended(gpointer ctx, calls_call *call) {
 	calls_sfu_call_ended(state.sfu, call);
 }
 
+static void env_log(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args) {
+	int lvl = (int)level;
+	if(lvl > janus_log_level)
+		return;
+	char *line = g_strdup_vprintf(format, args);
+	if(call_id != NULL)
+		JANUS_LOG(lvl, "[calls] [%s] %s\n", call_id, line);
+	else
+		JANUS_LOG(lvl, "[calls] %s\n", line);
+	g_free(line);
+}
+
 /* ---- Configuration ---------------------------------------------------------------------- */
 
 static gboolean read_config(const char *config_path) {
@@ -466,6 +491,8 @@ static calls_auth *make_auth(void) {
 	if(auth == NULL) {
 		JANUS_LOG(LOG_FATAL, "[calls] cannot set up authentication: %s\n", error ? error->message : "?");
 		g_clear_error(&error);
+	} else {
+		calls_auth_require_claims(auth, state.config.jwt_audience, state.config.jwt_issuer);
 	}
 	return auth;
 }
@@ -484,6 +511,7 @@ static void setup_on_worker(gpointer data) {
 		.participant_joined = env_participant_joined,
 		.media_flags = env_media_flags,
 		.call_ended = env_call_ended,
+		.log = env_log,
 	};
 	calls_limits limits = {
 		.ring_timeout_ms = state.config.ring_timeout_ms,
@@ -492,6 +520,7 @@ static void setup_on_worker(gpointer data) {
 		.max_participants = state.config.max_participants,
 		.max_calls_per_minute = state.config.max_calls_per_minute,
 		.max_live_calls = state.config.max_live_calls,
+		.max_devices_per_user = state.config.max_devices_per_user,
 	};
 	state.batch = calls_storeq_batch_new();
 	state.dirty = g_hash_table_new_full(NULL, NULL, session_unref_notify, NULL);
@@ -668,6 +697,8 @@ static void calls_create_session(janus_plugin_session *handle, int *error) {
 	calls_session *s = g_new0(calls_session, 1);
 	s->handle = handle;
 	s->handle_id = (guint64)(guintptr)handle;
+	s->bucket = calls_ratelimit_new(state.config.max_events_per_second, state.config.max_events_burst,
+		g_get_monotonic_time());
 	calls_outbox_init(&s->outbox);
 	g_mutex_init(&s->snapshot_lock);
 	/* The core handed us one reference to `handle`; session_free gives it back */
@@ -720,6 +751,23 @@ static void run_message(gpointer data) {
 static void read_history(calls_store *store, gpointer data) {
 	message_job *job = data;
 	job->answer = calls_history_read_answer(job->read, store, g_get_real_time());
+	log_read_refusal(job->read, job->answer);
+}
+
+/* A request refused on the Janus thread, answered as the router answers a
+ * refusal (a route answer, or an ERROR event on the request's transaction,
+ * queued behind what the handle is already being sent). */
+static struct janus_plugin_result *refuse_now(message_job *job, const calls_error *err) {
+	json_t *answer = NULL;
+	if(calls_request_is_async(&job->req)) {
+		json_t *ev = calls_event_error(err, job->req.name, job->req.call_id, g_get_real_time());
+		calls_pusher_post(state.pusher, job->session, job->transaction, ev, NULL);
+		json_decref(ev);
+	} else {
+		answer = calls_reply_error(err);
+	}
+	message_job_free(job);
+	return janus_plugin_result_new(answer != NULL ? JANUS_PLUGIN_OK : JANUS_PLUGIN_OK_WAIT, NULL, answer);
 }
 
 static struct janus_plugin_result *calls_handle_message(janus_plugin_session *handle, char *transaction,
@@ -737,12 +785,16 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 	message_job *job = g_new0(message_job, 1);
 	job->session = s;
 	job->transaction = transaction;
-	job->parse_ok = calls_request_parse(message, jsep, &job->req, &job->parse_err);
+	job->parse_ok = calls_request_parse(message, jsep, &job->req, &job->parse_err) &&
+		calls_request_check_size(&job->req, state.config.max_message_size, state.config.max_sdp_size, &job->parse_err);
 	/* The request holds its own references to what it borrows from */
 	if(message != NULL)
 		json_decref(message);
 	if(jsep != NULL)
 		json_decref(jsep);
+	calls_error too_many;
+	if(!calls_ratelimit_take(s->bucket, g_get_monotonic_time(), &too_many))
+		return refuse_now(job, &too_many);   /* never reaches the worker */
 	/* A token is verified here, on Janus's thread: an RS256 check costs a
 	 * fraction of a millisecond that the worker does not spend */
 	if(job->parse_ok)

@@ -16,6 +16,7 @@
 #include <refcount.h>
 
 #include "types.h"
+#include "ratelimit.h"
 #include "pusher.h"
 
 #define CALLS_PACKAGE "janus.plugin.calls"
@@ -30,6 +31,7 @@ typedef struct calls_session {
 	volatile gint media_up;       /* between setup_media and hangup_media */
 	calls_device *device;         /* worker only: NULL until registered */
 	calls_peer *peer;             /* media role of this handle, set once by the worker (atomically) */
+	calls_ratelimit *bucket;      /* requests this handle may still send (max_events_per_second); NULL = no limit */
 	calls_outbox outbox;          /* events waiting to be pushed, in order */
 	GMutex snapshot_lock;
 	json_t *snapshot;             /* what query_session shows, published by the worker */

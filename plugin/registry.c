@@ -30,6 +30,9 @@
 
 #include "registry.h"
 
+/* A line of a call's story in the server's log (calls_env.log) */
+#define STORY(reg, call, ...) calls_registry_log((reg), CALLS_LOG_VERB, (call)->id, __VA_ARGS__)
+
 struct calls_registry {
 	calls_env env;
 	calls_limits limits;
@@ -103,6 +106,15 @@ gint64 calls_registry_now(calls_registry *reg) {
 
 void calls_registry_deliver(calls_registry *reg, void *conn, const char *transaction, json_t *event, json_t *jsep) {
 	reg->env.deliver(reg->env.ctx, conn, transaction, event, jsep);
+}
+
+void calls_registry_log(calls_registry *reg, calls_log_level level, const char *call_id, const char *format, ...) {
+	if(reg->env.log == NULL)
+		return;
+	va_list args;
+	va_start(args, format);
+	reg->env.log(reg->env.ctx, level, call_id, format, args);
+	va_end(args);
 }
 
 static void mark_dirty(calls_registry *reg, calls_call *call) {
@@ -266,6 +278,10 @@ static void start_connect_timer(calls_registry *reg, calls_participant *p) {
 static void participant_leave(calls_registry *reg, calls_participant *p, calls_participant_status status,
 		calls_left_reason reason, const char *message, const calls_origin *o) {
 	gboolean was_joined = (p->status == CALLS_PSTATUS_JOINED);
+	/* A decline's message is the user's own text: it stays out of the log */
+	STORY(reg, p->call, "%s left: status %s, reason %s%s%s", p->user_id, calls_participant_status_name(status),
+		calls_left_reason_name(reason), reason != CALLS_LEFT_DECLINED && message ? ": " : "",
+		reason != CALLS_LEFT_DECLINED && message ? message : "");
 	cancel_timers(reg, p);
 	p->status = status;
 	p->left_reason = reason;
@@ -293,6 +309,7 @@ static void set_status(calls_registry *reg, calls_call *call, calls_call_status 
 	if(previous == status)
 		return;
 	call->status = status;
+	STORY(reg, call, "status %s -> %s", calls_call_status_name(previous), calls_call_status_name(status));
 	if(status == CALLS_STATUS_CONNECTED && call->connected_at == 0)
 		call->connected_at = calls_registry_now(reg);
 	mark_dirty(reg, call);
@@ -328,6 +345,10 @@ static void finish(calls_registry *reg, calls_call *call, const struct transitio
 		p->device = NULL;
 	}
 	set_status(reg, call, t->to, o);
+	STORY(reg, call, "ended: status %s, reason %s, by %s, after %.1f s (connected %.1f s)",
+		calls_call_status_name(call->status), calls_end_reason_name(call->end_reason),
+		call->ended_by ? call->ended_by : "nobody", (now - call->started_at) / 1e6,
+		call->connected_at ? (now - call->connected_at) / 1e6 : 0.0);
 	send_to_everyone(reg, call, calls_event_ended(call, now), o);
 	if(reg->env.call_ended != NULL)
 		reg->env.call_ended(reg->env.ctx, call);
@@ -347,8 +368,8 @@ static void fire(calls_registry *reg, calls_call *call, call_event ev, const cha
 		return;
 	const struct transition *t = find_transition(call->status, ev);
 	if(t == NULL) {
-		g_warning("calls: no transition from %s on event %d for call %s (ignored)",
-			calls_call_status_name(call->status), ev, call->id);
+		calls_registry_log(reg, CALLS_LOG_WARN, call->id, "no transition from %s on event %d (ignored)",
+			calls_call_status_name(call->status), ev);
 		return;
 	}
 	if(calls_status_is_final(t->to))
@@ -429,8 +450,10 @@ static gboolean on_grace_timeout(gpointer data) {
 }
 
 static void start_grace(calls_registry *reg, calls_participant *p) {
-	if(p->status == CALLS_PSTATUS_JOINED && p->grace_timer == 0)
+	if(p->status == CALLS_PSTATUS_JOINED && p->grace_timer == 0) {
+		STORY(reg, p->call, "%s: reconnect grace of %u ms starts", p->user_id, reg->limits.reconnect_grace_ms);
 		p->grace_timer = reg->env.timer_add(reg->env.ctx, reg->limits.reconnect_grace_ms, on_grace_timeout, p);
+	}
 }
 
 /* ---- Lifecycle ----------------------------------------------------------------------------------- */
@@ -446,13 +469,23 @@ calls_registry *calls_registry_new(const calls_env *env, const calls_limits *lim
 	return reg;
 }
 
+/* A user with no connection and no live call is forgotten, unless they started
+ * a call or invited somebody in the last minute: reconnecting must not reset
+ * max_calls_per_minute. */
+static gboolean user_idle(calls_registry *reg, calls_user *u) {
+	if(u->devices->len > 0 || u->calls->len > 0)
+		return FALSE;
+	gpointer last = g_queue_peek_tail(&u->initiations);
+	return last == NULL ||
+		calls_registry_now(reg) - GPOINTER_TO_SIZE(last) * (gint64)1000 >= 60 * G_USEC_PER_SEC;
+}
+
 static void forget_idle_users(calls_registry *reg) {
 	GHashTableIter iter;
 	gpointer value;
 	g_hash_table_iter_init(&iter, reg->users);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
-		calls_user *u = value;
-		if(u->devices->len == 0 && u->calls->len == 0)
+		if(user_idle(reg, value))
 			g_hash_table_iter_remove(&iter);
 	}
 }
@@ -520,6 +553,17 @@ void calls_registry_update_user(calls_registry *reg, calls_user *u, const char *
 	}
 }
 
+gboolean calls_registry_device_allowed(calls_registry *reg, const char *user_id, calls_error *err) {
+	calls_user *u = user_get(reg, user_id, FALSE);
+	guint max = reg->limits.max_devices_per_user;
+	if(max == 0 || u == NULL || u->devices->len < max)
+		return TRUE;
+	calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+		"\"%s\" already has %u registered handles, the most one user may have (max_devices_per_user); "
+		"detach one of them (or let its session time out) before registering another", user_id, max);
+	return FALSE;
+}
+
 calls_device *calls_registry_register(calls_registry *reg, void *conn, const char *user_id,
 		const char *user_name, const char *avatar, gboolean events, const calls_origin *origin) {
 	calls_user *u = user_get(reg, user_id, TRUE);
@@ -531,11 +575,14 @@ calls_device *calls_registry_register(calls_registry *reg, void *conn, const cha
 	dev->events = events;
 	dev->registered_at = calls_registry_now(reg);
 	g_ptr_array_add(u->devices, dev);
+	calls_registry_log(reg, CALLS_LOG_VERB, NULL, "%s registered device %" G_GUINT64_FORMAT " (%u device(s), events %s)",
+		user_id, dev->id, u->devices->len, events ? "on" : "off");
 	/* A device that comes online while a call rings it still gets the call */
 	for(guint i = 0; events && i < u->calls->len; i++) {
 		calls_call *call = g_ptr_array_index(u->calls, i);
 		calls_participant *p = calls_call_participant(call, user_id);
 		if(p != NULL && p->status == CALLS_PSTATUS_RINGING) {
+			STORY(reg, call, "ringing %s on its new device %" G_GUINT64_FORMAT, user_id, dev->id);
 			json_t *ev = calls_event_incoming(call, calls_registry_now(reg));
 			reg->env.deliver(reg->env.ctx, conn, NULL, ev, NULL);
 			json_decref(ev);
@@ -550,6 +597,7 @@ void calls_registry_device_set_events(calls_registry *reg, calls_device *dev, gb
 
 void calls_registry_device_gone(calls_registry *reg, calls_device *dev) {
 	calls_user *u = dev->user;
+	calls_registry_log(reg, CALLS_LOG_VERB, NULL, "%s: device %" G_GUINT64_FORMAT " gone", u->user_id, dev->id);
 	for(guint i = 0; i < u->calls->len; i++) {
 		calls_call *call = g_ptr_array_index(u->calls, i);
 		calls_participant *p = calls_call_participant(call, u->user_id);
@@ -560,7 +608,7 @@ void calls_registry_device_gone(calls_registry *reg, calls_device *dev) {
 	}
 	g_ptr_array_remove(u->devices, dev);
 	g_free(dev);
-	if(u->devices->len == 0 && u->calls->len == 0)
+	if(user_idle(reg, u))
 		g_hash_table_remove(reg->users, u->user_id);
 }
 
@@ -658,6 +706,12 @@ static gboolean check_invitees(calls_registry *reg, calls_call *call, const call
 	return TRUE;
 }
 
+static void mark_busy(calls_participant *p, gint64 now) {
+	p->status = CALLS_PSTATUS_BUSY;
+	p->left_reason = CALLS_LEFT_BUSY;
+	p->invited_at = p->left_at = now;
+}
+
 /* Ring each invitee, or mark them BUSY at once if they are joined in another live call. */
 static void ring_invitees(calls_registry *reg, calls_call *call, const char *const *ids, guint n,
 		const calls_origin *o) {
@@ -673,15 +727,20 @@ static void ring_invitees(calls_registry *reg, calls_call *call, const char *con
 		if(p == NULL)
 			p = participant_add(reg, call, ids[i], CALLS_ROLE_PARTICIPANT);
 		calls_user *u = user_get(reg, ids[i], FALSE);
-		if(calls_registry_joined_call(reg, u, call) != NULL) {
+		calls_call *other = calls_registry_joined_call(reg, u, call);
+		if(other != NULL) {
+			STORY(reg, call, "%s is busy (in call %s)", p->user_id, other->id);
 			cancel_timers(reg, p);
-			p->status = CALLS_PSTATUS_BUSY;
-			p->left_reason = CALLS_LEFT_BUSY;
-			p->invited_at = p->left_at = now;
+			mark_busy(p, now);
 			g_ptr_array_add(busy, p);
 			continue;
 		}
 		start_ringing(reg, p);
+		guint ringing_devices = 0;
+		for(guint j = 0; u != NULL && j < u->devices->len; j++)
+			ringing_devices += ((calls_device *)g_ptr_array_index(u->devices, j))->events;
+		STORY(reg, call, "ringing %s on %u device(s)%s", p->user_id, ringing_devices,
+			ringing_devices ? "" : ": it rings when one registers");
 		json_t *ev = calls_event_incoming(call, now);
 		deliver_to_user(reg, u, ev, NULL);
 		if(reg->env.notify != NULL) {
@@ -716,11 +775,18 @@ static gboolean rate_limited(calls_registry *reg, calls_user *u, calls_error *er
 		gint64 oldest = GPOINTER_TO_SIZE(g_queue_peek_head(&u->initiations)) * (gint64)1000;
 		gint64 wait = (oldest + 60 * G_USEC_PER_SEC - now) / G_USEC_PER_SEC + 1;
 		calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
-			"you started %u calls in the last minute (max_calls_per_minute); try again in %" G_GINT64_FORMAT " s",
-			reg->limits.max_calls_per_minute, wait);
+			"you started calls or invited people %u times in the last minute (max_calls_per_minute: "
+			"each call started and each POST /calls/:callId/participants counts once); try again in %"
+			G_GINT64_FORMAT " s", reg->limits.max_calls_per_minute, wait);
 		return TRUE;
 	}
 	return FALSE;
+}
+
+/* A call started or an invitation made: one more in the user's last minute. */
+static void count_initiation(calls_registry *reg, calls_user *u) {
+	if(reg->limits.max_calls_per_minute > 0)
+		g_queue_push_tail(&u->initiations, GSIZE_TO_POINTER((gsize)(calls_registry_now(reg) / 1000)));
 }
 
 calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const char *const *invitees,
@@ -742,7 +808,7 @@ calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const 
 	if(rate_limited(reg, u, err))
 		return NULL;
 	gint64 now = calls_registry_now(reg);
-	g_queue_push_tail(&u->initiations, GSIZE_TO_POINTER((gsize)(now / 1000)));
+	count_initiation(reg, u);
 
 	calls_call *call = g_new0(calls_call, 1);
 	calls_uuid_new(call->id);
@@ -755,14 +821,20 @@ calls_call *calls_registry_create(calls_registry *reg, calls_device *dev, const 
 	call->participants = g_ptr_array_new_with_free_func(participant_free);
 	call->started_at = now;
 	g_hash_table_insert(reg->calls, call->id, call);
+	STORY(reg, call, "created by %s on device %" G_GUINT64_FORMAT ": %s call, %u invitee(s)", u->user_id, dev->id,
+		calls_call_type_name(type), n_invitees);
 
 	calls_participant *init = participant_add(reg, call, u->user_id, CALLS_ROLE_INITIATOR);
 	init->status = CALLS_PSTATUS_JOINED;
 	init->invited_at = init->joined_at = now;
 	init->ever_joined = TRUE;
 	init->device = dev;
-	for(guint i = 0; i < n_invitees; i++)
-		participant_add(reg, call, invitees[i], CALLS_ROLE_PARTICIPANT);
+	for(guint i = 0; i < n_invitees; i++) {
+		calls_participant *p = participant_add(reg, call, invitees[i], CALLS_ROLE_PARTICIPANT);
+		/* CALL_STARTED already shows the busy as BUSY (ring_invitees decides the same way) */
+		if(calls_registry_joined_call(reg, user_get(reg, invitees[i], FALSE), call) != NULL)
+			mark_busy(p, now);
+	}
 	mark_dirty(reg, call);
 
 	json_t *started = calls_event_started(call, now);
@@ -814,6 +886,7 @@ gboolean calls_registry_answer(calls_registry *reg, calls_call *call, calls_devi
 		return FALSE;
 	}
 	gint64 now = calls_registry_now(reg);
+	STORY(reg, call, "%s answered on device %" G_GUINT64_FORMAT ": joined", p->user_id, dev->id);
 	cancel_timers(reg, p);
 	p->status = CALLS_PSTATUS_JOINED;
 	p->joined_at = now;
@@ -897,6 +970,11 @@ gboolean calls_registry_invite(calls_registry *reg, calls_call *call, calls_devi
 	}
 	if(!check_invitees(reg, call, dev->user, invitees, n_invitees, err))
 		return FALSE;
+	/* Inviting rings people as starting a call does: the same budget, once per request */
+	if(rate_limited(reg, dev->user, err))
+		return FALSE;
+	count_initiation(reg, dev->user);
+	STORY(reg, call, "%s invites %u more", p->user_id, n_invitees);
 	ring_invitees(reg, call, invitees, n_invitees, o);
 	return TRUE;
 }
@@ -922,6 +1000,8 @@ calls_participant *calls_registry_set_media(calls_registry *reg, calls_call *cal
 		p->is_video_enabled = is_video_enabled;
 	if(is_sharing_screen != CALLS_UNSET)
 		p->is_sharing_screen = is_sharing_screen;
+	STORY(reg, call, "%s: muted %s, video %s, screen share %s", p->user_id, p->is_muted ? "yes" : "no",
+		p->is_video_enabled ? "on" : "off", p->is_sharing_screen ? "on" : "off");
 	mark_dirty(reg, call);
 	if(reg->env.media_flags != NULL)
 		reg->env.media_flags(reg->env.ctx, call, p);
@@ -934,6 +1014,7 @@ calls_participant *calls_registry_set_media(calls_registry *reg, calls_call *cal
 void calls_registry_media_up(calls_registry *reg, calls_participant *p) {
 	if(p->status != CALLS_PSTATUS_JOINED)
 		return;
+	gboolean was_flowing = p->media_flowing;
 	p->media_flowing = TRUE;
 	cancel_timer(reg, &p->connect_timer);
 	cancel_timer(reg, &p->grace_timer);
@@ -943,6 +1024,9 @@ void calls_registry_media_up(calls_registry *reg, calls_participant *p) {
 		calls_participant *q = g_ptr_array_index(call->participants, i);
 		flowing += (q->status == CALLS_PSTATUS_JOINED && q->media_flowing);
 	}
+	if(!was_flowing)
+		STORY(reg, call, "media of %s reaches the server (%u of %u joined)", p->user_id, flowing,
+			count_status(call, CALLS_PSTATUS_JOINED));
 	if(flowing >= 2 && call->status == CALLS_STATUS_CONNECTING)
 		fire(reg, call, CE_MEDIA_FLOWING, NULL, NULL);
 }

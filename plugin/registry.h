@@ -16,12 +16,21 @@
 #ifndef CALLS_REGISTRY_H
 #define CALLS_REGISTRY_H
 
+#include <stdarg.h>
 #include <glib.h>
 #include <jansson.h>
 #include "types.h"
 #include "contract.h"
 
 typedef gboolean (*calls_timer_fn)(gpointer data);
+
+/* Levels of env.log: the numbers are the Janus log levels (LOG_WARN 3, LOG_INFO 4, LOG_VERB 5). */
+typedef enum calls_log_level {
+	CALLS_LOG_ERR = 2,
+	CALLS_LOG_WARN = 3,
+	CALLS_LOG_INFO = 4,
+	CALLS_LOG_VERB = 5,
+} calls_log_level;
 
 typedef struct calls_env {
 	gpointer ctx;
@@ -41,6 +50,11 @@ typedef struct calls_env {
 	void (*participant_joined)(gpointer ctx, calls_call *call, calls_participant *p);
 	void (*media_flags)(gpointer ctx, calls_call *call, calls_participant *p);      /* mute/video changed */
 	void (*call_ended)(gpointer ctx, calls_call *call);                              /* release call->media */
+	/* One line for the server's log, about the call `call_id` (NULL: about no call), printf
+	 * format without the trailing newline; may be NULL. The plugin writes it to the Janus
+	 * log as "[calls] [<call_id>] <line>". Each call's story goes there at CALLS_LOG_VERB;
+	 * nothing secret does (no token, no SDP, no ICE credentials). */
+	void (*log)(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args);
 } calls_env;
 
 typedef struct calls_limits {
@@ -50,6 +64,7 @@ typedef struct calls_limits {
 	guint max_participants;      /* participants of one call, initiator included */
 	guint max_calls_per_minute;  /* calls one user may start per minute; 0 = no limit */
 	guint max_live_calls;        /* live calls on this server; 0 = no limit */
+	guint max_devices_per_user;  /* registered connections (handles) of one user; 0 = no limit */
 } calls_limits;
 
 /* Who asked: events that reach this device carry this transaction. */
@@ -65,9 +80,16 @@ void calls_registry_flush(calls_registry *reg);
 gint64 calls_registry_now(calls_registry *reg);
 /* Deliver one event to one connection through the env (borrowed event and jsep). */
 void calls_registry_deliver(calls_registry *reg, void *conn, const char *transaction, json_t *event, json_t *jsep);
+/* A line for the server's log through the env (see calls_env.log). */
+void calls_registry_log(calls_registry *reg, calls_log_level level, const char *call_id, const char *format, ...)
+	G_GNUC_PRINTF(4, 5);
 
 /* ---- Users and devices ---- */
 
+/* Whether `user_id` may register one more connection (max_devices_per_user);
+ * if not, `err` is LIMIT_EXCEEDED naming the limit. A connection that goes
+ * away (calls_registry_device_gone) frees its place. */
+gboolean calls_registry_device_allowed(calls_registry *reg, const char *user_id, calls_error *err);
 /* Bind a connection to a user and ring it for every call still ringing that user. */
 calls_device *calls_registry_register(calls_registry *reg, void *conn, const char *user_id,
 	const char *user_name, const char *avatar, gboolean events, const calls_origin *origin);

@@ -53,6 +53,7 @@ enum {
 	NEEDS_DEVICE = 0x1,  /* a registered handle */
 	NEEDS_CALL = 0x2,    /* a live call the caller takes part in */
 	NEEDS_MEDIA = 0x4,   /* the media layer */
+	NEEDS_MEMBER = 0x8,  /* with NEEDS_CALL: the caller is still in it (ringing or joined) */
 };
 
 calls_router *calls_router_new(calls_registry *reg, calls_store *store, calls_auth *auth,
@@ -256,6 +257,11 @@ static gboolean do_register(ctx *c) {
 			"this server identifies users by JWT: send {\"request\": \"register\", \"token\": \"<JWT>\"} "
 			"(userId alone is accepted only with auth = \"open\")");
 		return FALSE;
+	} else if(calls_auth_has_keys(c->r->auth)) {
+		calls_error_set(&c->err, CALLS_ERR_UNAUTHORIZED,
+			"a token is required: this server runs in open mode but has a jwt_secret or jwt_public_key, "
+			"so it identifies users by token only; send {\"request\": \"register\", \"token\": \"<JWT>\"}");
+		return FALSE;
 	} else {
 		if(!calls_identity_check(req->user_id, req->user_name, req->avatar, why, sizeof(why))) {
 			calls_error_set(&c->err, CALLS_ERR_INVALID_REQUEST, "%s", why);
@@ -276,6 +282,10 @@ static gboolean do_register(ctx *c) {
 	json_t *ev = json_object_get(req->root, "events");
 	if(json_is_boolean(ev))
 		events = json_is_true(ev);
+	if(dev == NULL && !calls_registry_device_allowed(c->r->reg, id.user_id, &c->err)) {
+		calls_identity_clear(&id);
+		return FALSE;
+	}
 	if(dev == NULL) {
 		calls_origin o = { NULL, c->transaction };
 		*c->dev = calls_registry_register(c->r->reg, c->conn, id.user_id, id.user_name, id.avatar, events, &o);
@@ -283,6 +293,8 @@ static gboolean do_register(ctx *c) {
 		calls_registry_update_user(c->r->reg, dev->user, id.user_name, id.avatar);
 		calls_registry_device_set_events(c->r->reg, dev, events);
 	}
+	/* Requests on this handle are refused once the token expires (registering again renews it) */
+	(*c->dev)->token_expires = id.expires;
 	calls_identity_clear(&id);
 	reply(c, 200, wrap("user", calls_json_user((*c->dev)->user)));
 	return TRUE;
@@ -345,12 +357,29 @@ static gboolean do_media(ctx *c) {
 	return TRUE;
 }
 
+/* Whether the caller is still in the live call (ringing or joined); if not,
+ * FORBIDDEN, whether they never were in it or are no longer. Someone who
+ * declined, left, was busy, missed it, failed or was removed reads the call
+ * again from the history once it is over. */
+static gboolean still_in(ctx *c) {
+	if(c->self == NULL) {
+		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+		return FALSE;
+	}
+	if(c->self->status != CALLS_PSTATUS_RINGING && c->self->status != CALLS_PSTATUS_JOINED) {
+		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN,
+			"you are no longer in call %s (your status is %s): while it goes on it is for the people in it; "
+			"read it from the history (GET /calls/%s) once it is over",
+			c->call->id, calls_participant_status_name(c->self->status), c->call->id);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean do_get(ctx *c) {
 	if(c->call != NULL) {
-		if(c->self == NULL) {
-			calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+		if(!still_in(c))
 			return FALSE;
-		}
 		reply(c, 200, wrap("call", call_json(c, c->call)));
 		return TRUE;
 	}
@@ -365,10 +394,8 @@ static gboolean do_participants(ctx *c) {
 		need_read(c, CALLS_READ_PARTICIPANTS);
 		return TRUE;
 	}
-	if(c->self == NULL) {
-		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
+	if(!still_in(c))
 		return FALSE;
-	}
 	json_t *list = json_array();
 	for(guint i = 0; i < c->call->participants->len; i++) {
 		calls_participant *p = g_ptr_array_index(c->call->participants, i);
@@ -384,6 +411,12 @@ static gboolean do_participants(ctx *c) {
 
 static gboolean do_active(ctx *c) {
 	GPtrArray *mine = calls_registry_user_calls(c->r->reg, (*c->dev)->user);
+	/* Only the calls the user is still in: ringing or joined */
+	for(guint i = mine->len; i-- > 0; ) {
+		calls_participant *p = calls_call_participant(g_ptr_array_index(mine, i), (*c->dev)->user->user_id);
+		if(p == NULL || (p->status != CALLS_PSTATUS_RINGING && p->status != CALLS_PSTATUS_JOINED))
+			g_ptr_array_remove_index(mine, i);
+	}
 	int page = c->req->page, limit = c->req->limit;
 	json_t *calls = json_array();
 	for(guint i = (guint)((page - 1) * limit); i < mine->len && json_array_size(calls) < (size_t)limit; i++)
@@ -487,13 +520,13 @@ static const struct {
 	[CALLS_OP_GET] = { do_get, NEEDS_DEVICE },
 	[CALLS_OP_ACTIVE] = { do_active, NEEDS_DEVICE },
 	[CALLS_OP_HISTORY] = { do_history, NEEDS_DEVICE },
-	[CALLS_OP_ADD_PARTICIPANTS] = { do_invite, NEEDS_DEVICE | NEEDS_CALL },
-	[CALLS_OP_MEDIA] = { do_media, NEEDS_DEVICE | NEEDS_CALL },
+	[CALLS_OP_ADD_PARTICIPANTS] = { do_invite, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEMBER },
+	[CALLS_OP_MEDIA] = { do_media, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEMBER },
 	[CALLS_OP_PARTICIPANTS] = { do_participants, NEEDS_DEVICE },
-	[CALLS_OP_PUBLISH] = { do_publish, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
-	[CALLS_OP_SUBSCRIBE] = { do_subscribe, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
-	[CALLS_OP_SUBSCRIBER_ANSWER] = { do_subscriber_answer, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
-	[CALLS_OP_CONFIGURE] = { do_configure, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA },
+	[CALLS_OP_PUBLISH] = { do_publish, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA | NEEDS_MEMBER },
+	[CALLS_OP_SUBSCRIBE] = { do_subscribe, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA | NEEDS_MEMBER },
+	[CALLS_OP_SUBSCRIBER_ANSWER] = { do_subscriber_answer, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA | NEEDS_MEMBER },
+	[CALLS_OP_CONFIGURE] = { do_configure, NEEDS_DEVICE | NEEDS_CALL | NEEDS_MEDIA | NEEDS_MEMBER },
 	[CALLS_OP_USERS_ONLINE] = { do_online, NEEDS_DEVICE },
 };
 
@@ -540,7 +573,14 @@ static gboolean authorise(ctx *c, guint needs) {
 		calls_error_set(&c->err, CALLS_ERR_FORBIDDEN, "you are not a participant of call %s", c->call->id);
 		return FALSE;
 	}
+	if((needs & NEEDS_MEMBER) && !still_in(c))
+		return FALSE;
 	return TRUE;
+}
+
+/* The handle registered with a token that has expired since. */
+static gboolean token_expired(calls_router *r, const calls_device *dev) {
+	return dev != NULL && calls_auth_expired(dev->token_expires, calls_registry_now(r->reg) / G_USEC_PER_SEC);
 }
 
 json_t *calls_router_execute(calls_router *r, void *conn, calls_device **dev, const char *transaction,
@@ -560,6 +600,13 @@ json_t *calls_router_execute_read(calls_router *r, void *conn, calls_device **de
 		/* An unregistered handle hears only this, whatever it sent */
 		calls_error_set(&c.err, CALLS_ERR_UNAUTHORIZED,
 			"register this handle first: {\"request\": \"register\", \"token\": \"<JWT>\"}");
+	} else if(req->op != CALLS_OP_REGISTER && token_expired(r, *dev)) {
+		/* Only new requests stop: the handle's media and its place in calls go on */
+		char at[40];
+		calls_time_format((*dev)->token_expires * G_USEC_PER_SEC, at, sizeof(at));
+		calls_error_set(&c.err, CALLS_ERR_UNAUTHORIZED,
+			"token expired: register again with a fresh token on this handle "
+			"({\"request\": \"register\", \"token\": \"<JWT>\"}); the token expired at %s", at);
 	} else if(!parse_ok) {
 		c.err = *parse_err;
 	} else if(req->op <= CALLS_OP_NONE || req->op >= CALLS_OP_COUNT || handlers[req->op].fn == NULL) {
@@ -590,6 +637,9 @@ json_t *calls_router_execute_read(calls_router *r, void *conn, calls_device **de
 		calls_registry_flush(r->reg);
 		return answer;
 	}
+	if(!ok && parse_ok)   /* the code only: a message may quote what the client sent */
+		calls_registry_log(r->reg, CALLS_LOG_VERB, req->call_id[0] ? req->call_id : NULL, "%s: %s refused: %s",
+			*dev ? (*dev)->user->user_id : "an unregistered handle", req->name, calls_error_code_name(c.err.code));
 	if(calls_request_is_async(req)) {
 		if(!ok) {
 			json_t *ev = calls_event_error(&c.err, req->name, req->call_id, calls_registry_now(r->reg));

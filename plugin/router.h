@@ -2,7 +2,7 @@
  * store and the media layer, with the authorisation checks in between.
  *
  * Runs on the worker thread. Synchronous requests (register and the routes
- * of CONTRACT.md §5 without SDP) get their answer as the return value; the
+ * of docs/api.md §5 without SDP) get their answer as the return value; the
  * asynchronous ones (events, SDP routes) are answered by events delivered to
  * the requesting connection with the request's transaction, an ERROR event
  * when they fail.

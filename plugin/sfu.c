@@ -413,12 +413,14 @@ static void send_offer(calls_sfu *sfu, calls_peer *sub) {
 	calls_sdp_mline *lines = g_new0(calls_sdp_mline, n);
 	char **tracks = g_new0(char *, n + 1);
 	json_t *streams = json_array();
+	guint n_active = 0;
 	for(guint i = 0; i < n; i++) {
 		calls_sub_mline *m = g_ptr_array_index(sub->mlines, i);
 		calls_sdp_mline *l = &lines[i];
 		l->video = m->video;
 		g_strlcpy(l->mid, m->mid, sizeof(l->mid));
 		l->active = (m->slot != NULL);
+		n_active += l->active;
 		if(l->active) {
 			l->stream_id = m->slot->source->user_id;
 			tracks[i] = g_strdup_printf("%s-%s", m->slot->source->user_id, m->slot->source->mid);
@@ -437,6 +439,8 @@ static void send_offer(calls_sfu *sfu, calls_peer *sub) {
 	g_free(sdp);
 	if(sub->restart_pending)
 		json_object_set_new(jsep, "restart", json_true());
+	JANUS_LOG(LOG_VERB, "[calls] [%s] offer %" G_GUINT64_FORMAT " to the subscriber of %s: %u m-line(s), %u active%s\n",
+		sub->room->call->id, sub->sdp_version, sub->user_id, n, n_active, sub->restart_pending ? ", ICE restart" : "");
 	json_t *ev = calls_event_offer_received(sub->room->call->id, streams, calls_registry_now(sfu->reg));
 	sub->offered = n;
 	sub->offer_pending = TRUE;
@@ -547,7 +551,7 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 		json_t *sim = simulcast_for(jsep, descs[i].mindex);
 		if(!descs[i].active) {
 			if(descs[i].why[0] != '\0')
-				JANUS_LOG(LOG_INFO, "[calls] %s: m-line %d of %s refused: %s\n", call->id, descs[i].mindex,
+				JANUS_LOG(LOG_INFO, "[calls] [%s] m-line %d of %s refused: %s\n", call->id, descs[i].mindex,
 					p->user_id, descs[i].why);
 			continue;
 		}
@@ -566,7 +570,7 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 	for(guint i = 0; i < room->peers->len; i++) {
 		calls_peer *other = g_ptr_array_index(room->peers, i);
 		if(other != peer && other->role == CALLS_PEER_PUBLISHER && g_strcmp0(other->user_id, p->user_id) == 0) {
-			JANUS_LOG(LOG_INFO, "[calls] %s: %s publishes from a new handle\n", call->id, p->user_id);
+			JANUS_LOG(LOG_INFO, "[calls] [%s] %s publishes from a new handle\n", call->id, p->user_id);
 			room_detach(other, TRUE);
 			break;
 		}
@@ -574,6 +578,13 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 	room_attach(room, peer, dev->user);
 	calls_registry_rebind(sfu->reg, p, dev);
 	apply_mute(peer, p);
+	guint n_audio = 0, n_video = 0;
+	for(guint i = 0; i < n; i++) {
+		n_audio += (streams[i] != NULL && !descs[i].video);
+		n_video += (streams[i] != NULL && descs[i].video);
+	}
+	JANUS_LOG(LOG_VERB, "[calls] [%s] %s publishes from device %" G_GUINT64_FORMAT " (handle %" G_GUINT64_FORMAT
+		"): %u audio, %u video stream(s)\n", call->id, p->user_id, dev->id, s->handle_id, n_audio, n_video);
 	room_sync(sfu, room);
 	*answer_sdp = answer;
 	return TRUE;
@@ -614,6 +625,8 @@ static gboolean sfu_subscribe(gpointer ctx, calls_call *call, calls_participant 
 			send_offer(sfu, peer);
 		return TRUE;
 	}
+	JANUS_LOG(LOG_VERB, "[calls] [%s] %s subscribes from device %" G_GUINT64_FORMAT " (handle %" G_GUINT64_FORMAT ")\n",
+		call->id, p->user_id, dev->id, s->handle_id);
 	room_attach(room, peer, dev->user);
 	room_sync(sfu, room);
 	return TRUE;
@@ -783,7 +796,7 @@ void calls_sfu_setup_media(calls_sfu *sfu, calls_session *s) {
 	calls_peer *peer = s->peer;
 	if(peer == NULL || peer->room == NULL)
 		return;
-	JANUS_LOG(LOG_VERB, "[calls] %s: %s PeerConnection of %s is up\n", peer->room->call->id,
+	JANUS_LOG(LOG_VERB, "[calls] [%s] %s PeerConnection of %s is up\n", peer->room->call->id,
 		peer->role == CALLS_PEER_PUBLISHER ? "publisher" : "subscriber", peer->user_id);
 	for(guint i = 0; peer->role == CALLS_PEER_SUBSCRIBER && i < peer->mlines->len; i++) {
 		calls_sub_mline *m = g_ptr_array_index(peer->mlines, i);
@@ -797,7 +810,7 @@ void calls_sfu_hangup_media(calls_sfu *sfu, calls_session *s) {
 	if(peer == NULL || peer->room == NULL)
 		return;
 	calls_call *call = peer->room->call;
-	JANUS_LOG(LOG_INFO, "[calls] %s: %s PeerConnection of %s went down\n", call->id,
+	JANUS_LOG(LOG_INFO, "[calls] [%s] %s PeerConnection of %s went down\n", call->id,
 		peer->role == CALLS_PEER_PUBLISHER ? "publisher" : "subscriber", peer->user_id);
 	if(peer->role == CALLS_PEER_PUBLISHER) {
 		g_atomic_int_set(&peer->media_seen, 0);
@@ -871,7 +884,7 @@ static void run_media_notice(gpointer data) {
 	calls_participant *p = call ? calls_call_participant(call, n->user_id) : NULL;
 	if(p == NULL || n->session->device == NULL || g_atomic_int_get(&n->session->destroyed))
 		return;
-	JANUS_LOG(LOG_INFO, "[calls] %s: media of %s flows\n", n->call_id, n->user_id);
+	JANUS_LOG(LOG_INFO, "[calls] [%s] media of %s flows\n", n->call_id, n->user_id);
 	calls_registry_rebind(sfu->reg, p, n->session->device);
 	calls_registry_media_up(sfu->reg, p);
 	calls_registry_flush(sfu->reg);
@@ -911,7 +924,7 @@ static gboolean watch_publishers(gpointer data) {
 					!g_atomic_int_compare_and_exchange(&peer->media_seen, 1, 0))
 				continue;
 			calls_participant *p = calls_call_participant(call, peer->user_id);
-			JANUS_LOG(LOG_INFO, "[calls] %s: no media from %s for %u ms: reconnect grace\n", call->id,
+			JANUS_LOG(LOG_INFO, "[calls] [%s] no media from %s for %u ms: reconnect grace\n", call->id,
 				peer->user_id, sfu->media_timeout_ms);
 			if(p != NULL && p->device != NULL && p->device->conn == peer->session)
 				calls_registry_media_down(sfu->reg, p);

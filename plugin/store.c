@@ -10,7 +10,7 @@
  *   open, and kept in the struct.
  *
  * The schema (version 1)
- *   calls         one row per call: the call's fields of CONTRACT.md §4, plus
+ *   calls         one row per call: the call's fields of docs/api.md §4, plus
  *                 `live` (still going on) and `last_seen` (µs since the epoch,
  *                 the last time a save or calls_store_touch_live saw it alive).
  *   participants  one row per participant, keyed (call_id, pos) so a call's

@@ -2,7 +2,7 @@
  *
  * The store keeps every call and its participants, live and finished, so that
  * history outlives a restart of Janus. It speaks the contract's JSON shape of a
- * call (CONTRACT.md §4: "id", "status", "participants", ...), which keeps it
+ * call (docs/api.md §4: "id", "status", "participants", ...), which keeps it
  * independent of the registry's structs: another backend (a server database)
  * only has to implement these few functions.
  *
@@ -47,7 +47,7 @@ void calls_store_close(calls_store *store);
  * Required: the strings "id", "roomId", "type", "status", "initiatorId",
  * "startedAt" and the array "participants", each with the strings "userId",
  * "role", "status" and the booleans "isMuted", "isVideoEnabled",
- * "isSharingScreen"; a user appears once. The other keys of CONTRACT.md §4
+ * "isSharingScreen"; a user appears once. The other keys of docs/api.md §4
  * may be null or absent (read back as null); unknown keys are ignored.
  * A bad call is refused with CALLS_STORE_ERROR_INVALID, writing nothing. */
 gboolean calls_store_save(calls_store *store, json_t *call, gboolean live, gint64 now_usec, GError **error);

@@ -133,11 +133,17 @@ static gboolean is_healthy(calls_storeq *q) {
 /* Write what the store holds, unless a retry is not due yet. */
 static void write_held(calls_storeq *q, gboolean force) {
 	guint n = calls_store_queued(q->store);
+	gboolean healthy = is_healthy(q);
 	if(n == 0) {
+		/* (a read may have written what was held: it flushes first) */
+		if(!healthy) {
+			say(q, 2, "the call history database works again: everything held in memory is written; "
+				"new calls are accepted");
+			set_health(q, TRUE, NULL);
+		}
 		g_atomic_int_set(&q->held, 0);
 		return;
 	}
-	gboolean healthy = is_healthy(q);
 	if(!healthy && !force && mono() < q->next_retry) {
 		g_atomic_int_set(&q->held, n);
 		return;
@@ -247,7 +253,7 @@ static gpointer storeq_main(gpointer data) {
 	while(running) {
 		gint64 now = mono();
 		gint64 wake = q->next_touch;
-		if(g_atomic_int_get(&q->held) > 0 && q->next_retry < wake)
+		if((g_atomic_int_get(&q->held) > 0 || !is_healthy(q)) && q->next_retry < wake)
 			wake = q->next_retry;
 		gint64 wait = CLAMP(wake - now, 1, (gint64)3600 * G_USEC_PER_SEC);
 		job *j = g_async_queue_timeout_pop(q->queue, (guint64)wait);

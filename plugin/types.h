@@ -22,7 +22,7 @@ typedef enum {
 	CALLS_TYPE_VIDEO,
 } calls_call_type;
 
-/* Call statuses, in the order of CONTRACT.md §4. */
+/* Call statuses, in the order of docs/api.md §4. */
 typedef enum {
 	CALLS_STATUS_RINGING = 0,
 	CALLS_STATUS_CONNECTING,
@@ -89,6 +89,7 @@ struct calls_device {
 	void *conn;
 	gint64 registered_at;
 	gboolean events;     /* receives call events (FALSE for a subscriber-only handle) */
+	gint64 token_expires; /* `exp` of the token it registered with (s since the epoch), 0 = none */
 };
 
 struct calls_user {

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential autoconf automake libtool pkg-config
 	janus janus-dev libglib2.0-dev libjansson-dev libsqlite3-dev libjwt-dev)
 demo_pkgs=(libjs-janus-gateway libjs-webrtc-adapter python3)
-test_pkgs=(iproute2 procps valgrind clang libclang-rt-14-dev
+test_pkgs=(iproute2 procps util-linux strace valgrind clang libclang-rt-14-dev
 	python3-pytest python3-pytest-asyncio python3-aiortc python3-websockets python3-numpy
 	chromium fonts-dejavu-core)
 

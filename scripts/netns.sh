@@ -4,8 +4,9 @@
 #   scripts/netns.sh COMMAND [ARGS...]
 #   CALLS_NETNS_PREFIX=calls-it scripts/netns.sh ...   (name prefix, default "calls")
 #
-# Janus never gathers ICE candidates on loopback (research/network.md), so
-# everything that carries media runs in a namespace of its own: `lo` up and a
+# Janus never gathers ICE candidates on loopback (with `-E lo` libnice falls
+# back to every other interface and advertises the machine's real addresses),
+# so everything that carries media runs in a namespace of its own: `lo` up and a
 # veth pair va (10.99.0.1/24) - vb (10.99.0.2/24). Janus is told to gather on
 # `va`; clients in the same namespace reach it on 127.0.0.1. No packet leaves
 # the namespace. The namespace is unique per run ("<prefix>-<pid>-<random>").

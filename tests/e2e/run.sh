@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # janus.plugin.calls - run the browser tests of the demo page inside a private
 # network namespace (Janus never gathers ICE candidates on loopback; see
-# tests/integration/README.md and research/network.md).
+# "Why a network namespace" in tests/integration/README.md).
 #
 #   tests/e2e/run.sh                      every test (tests/e2e/*.test.js)
 #   tests/e2e/run.sh tests/e2e/calls.test.js --test-name-pattern=missed

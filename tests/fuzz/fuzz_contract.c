@@ -175,7 +175,7 @@ static void build_everything(const calls_request *req, const uint8_t *data, size
 	check_event(calls_event_answer_received(call.id, now), "callId,fromUserId");
 	json_t *streams = json_array();
 	json_array_append_new(streams, calls_json_stream("0", p->user_id, p->user_name, "audio", TRUE));
-	check_event(calls_event_offer_received(call.id, streams, now), "callId,fromUserId,streams");
+	check_event(calls_event_offer_received(call.id, streams, now), "callId,fromUserId,fromUserName,streams");
 	g_ptr_array_free(call.participants, TRUE);
 
 	char buf[32];

@@ -1,5 +1,5 @@
 """Helpers for the call API tests (test_api_*.py): users made of registered Janus
-handles, the contract's names and shapes (CONTRACT.md §2-§7), and checks that
+handles, the API's names and shapes (docs/api.md §2-§8), and checks that
 every event and call a test receives has exactly the contract's fields.
 
     server = janus_module_factory(configs=calls_config(ring_timeout=2))
@@ -34,7 +34,7 @@ from harness.client import event, event_name, plugin_data, register, route
 PLUGIN = "janus.plugin.calls"
 WAIT = 6.0  # default bound on a wait for one event, in seconds
 
-# ---- The contract's names (CONTRACT.md §2, §4, §7 and the decisions of docs/) ----
+# ---- The API's names (docs/api.md §4, §7, §8) ----
 
 ERROR_STATUS = {"INVALID_REQUEST": 400, "UNSUPPORTED": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403,
                 "CALL_NOT_FOUND": 404, "INVALID_STATE": 409, "USER_BUSY": 409, "LIMIT_EXCEEDED": 429,
@@ -63,7 +63,7 @@ EVENT_KEYS = {
                                         "isSharingScreen"}, set()),
     "CALL_ENDED": ({"callId", "status", "duration", "endedBy", "reason"}, set()),
     "WEBRTC_ANSWER_RECEIVED": ({"callId", "fromUserId"}, set()),
-    "WEBRTC_OFFER_RECEIVED": ({"callId", "fromUserId", "streams"}, set()),
+    "WEBRTC_OFFER_RECEIVED": ({"callId", "fromUserId", "fromUserName", "streams"}, set()),
     "ERROR": ({"code", "status", "message", "event"}, {"callId"}),
 }
 
@@ -117,7 +117,7 @@ def check_participant(p: dict, extra=frozenset()) -> dict:
 
 
 def check_call(call: dict, extra_participant_keys=frozenset()) -> dict:
-    """A call of CONTRACT.md §4: exactly its keys, values of the right kind, and the
+    """A call of docs/api.md §4: exactly its keys, values of the right kind, and the
     rules that tie them (final status <-> endedAt/duration/endReason)."""
     assert set(call) == CALL_KEYS, f"call keys {sorted(call)} != contract {sorted(CALL_KEYS)}"
     assert UUID.match(call["id"]) and UUID.match(call["roomId"]), call
@@ -148,7 +148,7 @@ def check_call(call: dict, extra_participant_keys=frozenset()) -> dict:
 
 def check_event(env: dict, name: str = None) -> dict:
     """An event pushed by the plugin: the envelope {"event", "timestamp", "data"} and
-    exactly the data keys of CONTRACT.md §7. Returns `data`."""
+    exactly the data keys of docs/api.md §7. Returns `data`."""
     assert isinstance(env, dict) and set(env) == {"event", "timestamp", "data"}, \
         f"not the contract's envelope: {json.dumps(env)[:300]}"
     if name is not None:
@@ -180,7 +180,7 @@ def check_event(env: dict, name: str = None) -> dict:
         assert data["status"] in FINAL_STATUSES and data["reason"] in END_REASONS, data
         assert isinstance(data["duration"], int) and data["duration"] >= 0, data
     elif name in ("WEBRTC_ANSWER_RECEIVED", "WEBRTC_OFFER_RECEIVED"):
-        assert data["fromUserId"] is None, data
+        assert data["fromUserId"] is None and data.get("fromUserName") is None, data
         for s in data.get("streams", []):
             assert set(s) == {"mid", "userId", "userName", "kind", "active"}, s
     elif name == "ERROR":

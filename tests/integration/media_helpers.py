@@ -1,5 +1,5 @@
 """Helpers for the SFU media tests (test_media_*.py): call participants made of
-two Janus handles and two aiortc peers, as CONTRACT.md §1 and §8 describe a device.
+two Janus handles and two aiortc peers, as docs/media.md describes a device.
 
     await party.start(janus_factory, reconnect_grace=4)    # `party` fixture; Janus with calls_config()
     alice, bob = await party.users("alice", "bob")         # session + publisher/subscriber handles each

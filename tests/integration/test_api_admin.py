@@ -1,4 +1,4 @@
-"""The Admin API (CONTRACT.md §9) through Janus's admin WebSocket: message_plugin
+"""The Admin API (docs/api.md §9) through Janus's admin WebSocket: message_plugin
 with list_calls, get_call, end_call, remove_participant, their errors; and
 handle_info (query_session) showing a handle's user and calls.
 

@@ -1,4 +1,4 @@
-"""The plugin's configuration as an operator meets it (CONTRACT.md §9): JWT mode
+"""The plugin's configuration as an operator meets it (README, Configuration): JWT mode
 without a key refuses to start with a clear message while Janus keeps running; a
 bad value is named in the log and the default kept (checked by behaviour too).
 
@@ -42,6 +42,28 @@ async def test_the_sample_placeholder_secret_is_refused(janus_factory):
                                                          "db_path": "{data_dir}/calls.db"}}})
     assert PLUGIN not in server.info["plugins"]
     assert "change-me" in log_text(server) and "placeholder" in log_text(server)
+
+
+@pytest.mark.parametrize("auth", ["jwt", "open"])
+async def test_a_short_hs256_secret_is_refused(janus_factory, connect, auth):
+    """An HS256 secret under 32 bytes can be guessed offline from one token: the plugin does
+    not start (in open mode too, where the secret would verify tokens), the log says why,
+    and Janus goes on with its other plugins."""
+    secret = "0123456789abcdef0123456789abcde"   # 31 bytes
+    server = janus_factory(plugins=["calls", "echotest"],
+                           configs={PLUGIN: {"general": {"auth": auth, "jwt_secret": secret,
+                                                         "db_path": "{data_dir}/calls.db"}}})
+    assert PLUGIN not in server.info["plugins"] and "janus.plugin.echotest" in server.info["plugins"]
+    session = await (await connect(server)).create_session()
+    with pytest.raises(JanusError) as err:
+        await session.attach(PLUGIN)
+    assert err.value.code == 460
+    await session.attach("janus.plugin.echotest")
+    line = next((ln for ln in log_text(server).splitlines() if "[calls] cannot start" in ln), None)
+    assert line is not None, server.log_tail()
+    assert "jwt_secret is 31 bytes long" in line and "at least 32 bytes" in line, line
+    assert secret not in log_text(server)   # the secret itself is never logged
+    assert server.running()
 
 
 async def test_bad_values_are_named_and_defaults_kept(janus_factory, connect):

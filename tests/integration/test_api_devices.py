@@ -1,4 +1,4 @@
-"""Users on several devices, devices that come and go (CONTRACT.md §3, §4): every
+"""Users on several devices, devices that come and go (docs/api.md §3, §4): every
 device rings, the first to answer takes the call, a decline on one declines for
 the user, a device that registers while a call rings gets CALL_INCOMING, and a
 joined participant whose Janus handle or session goes away is kept for the

@@ -1,4 +1,4 @@
-"""Errors (CONTRACT.md §2): every error code provoked with its HTTP status, as a
+"""Errors (docs/api.md §8): every error code provoked with its HTTP status, as a
 route answer {"status", "error": {"code", "message"}} and as an ERROR event on the
 request's transaction; and bad input of every kind refused cleanly: Janus alive,
 the call unchanged (its JSON identical before and after), no stored call lost.
@@ -21,8 +21,11 @@ from harness.client import JanusError, event, now_iso, register, route
 
 @pytest.fixture(scope="module")
 def server(janus_module_factory):
-    """Long timeouts: the calls under test must not change on their own."""
-    return janus_module_factory(configs=calls_config(ring_timeout=60, connect_timeout=60, reconnect_grace=60))
+    """Long timeouts: the calls under test must not change on their own. No limit on requests
+    per handle: these tests send bad input as fast as they can (that limit has its own tests,
+    test_api_limits.py)."""
+    return janus_module_factory(configs=calls_config(ring_timeout=60, connect_timeout=60, reconnect_grace=60,
+                                                     max_events_per_second=0))
 
 
 @pytest.fixture(scope="module")

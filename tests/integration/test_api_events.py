@@ -1,4 +1,4 @@
-"""Janus event handlers (CONTRACT.md §9): the call lifecycle reaches them through
+"""Janus event handlers (docs/api.md §9): the call lifecycle reaches them through
 notify_event, each the contract event its participants received, with the callId
 beside it; with `events = false` in the plugin's config, nothing of the plugin does.
 The stock sample event handler posts to the harness's EventSink.

@@ -1,4 +1,4 @@
-"""Call history (CONTRACT.md §5): GET /calls/history with its filters (chatId, type,
+"""Call history (docs/api.md §5): GET /calls/history with its filters (chatId, type,
 status) and pagination, newest first, only the caller's own calls; and history that
 outlives a restart of Janus, the call left live being closed with SERVER_RESTART.
 

@@ -1,4 +1,4 @@
-"""The life of a call through the API (CONTRACT.md §4, §6, §7): every call status
+"""The life of a call through the API (docs/api.md §4, §6, §7): every call status
 and participant status reached by events, each event checked for its envelope and
 fields. One Janus for the module: ring_timeout 2 s, connect_timeout 4 s (so an invitee
 misses the ring well before the call fails to connect).
@@ -224,8 +224,14 @@ async def test_busy_invitee_and_all_busy(client):
     first = await alice.call([bob])
     await bob.answer(first)
 
-    # Carol calls Bob (joined elsewhere) and Dave: Bob is BUSY at once, Dave rings
-    second = await carol.call([bob, dave])
+    # Carol calls Bob (joined elsewhere) and Dave: Bob is BUSY at once, Dave rings;
+    # CALL_STARTED already shows it
+    tx = await carol.send("CALL_INITIATE", {"participantIds": [bob.id, dave.id], "type": "AUDIO"})
+    started = await answer_of(carol.h, tx, "CALL_STARTED")
+    second = started["callId"]
+    assert started["call"]["status"] == "RINGING"
+    assert statuses(started["call"]) == {carol.id: "JOINED", bob.id: "BUSY", dave.id: "RINGING"}
+    assert bob.participant(started["call"])["leftAt"] is not None
     left = await carol.wait("CALL_PARTICIPANT_LEFT", callId=second, userId=bob.id)
     assert left["reason"] == "BUSY"
     # Bob learns who tried; he does not ring
@@ -238,9 +244,16 @@ async def test_busy_invitee_and_all_busy(client):
                    plugin_data(m)["data"]["callId"] == second for m in bob.h.events)
     await carol.end(second)
 
+    # The route's answer shows him BUSY too
+    body = await dave.ok("POST /calls", body={"participantIds": [bob.id, carol.id], "type": "AUDIO"}, status=201)
+    assert statuses(body["call"]) == {dave.id: "JOINED", bob.id: "BUSY", carol.id: "RINGING"}
+    await dave.ok(f"POST /calls/{body['call']['id']}/end")
+
     # Dave calls only Bob: everybody busy -> the call ends BUSY at once
     tx = await dave.send("CALL_INITIATE", {"participantIds": [bob.id], "type": "AUDIO"})
-    third = (await answer_of(dave.h, tx, "CALL_STARTED"))["callId"]
+    started = await answer_of(dave.h, tx, "CALL_STARTED")
+    third = started["callId"]
+    assert statuses(started["call"]) == {dave.id: "JOINED", bob.id: "BUSY"}
     assert (await answer_of(dave.h, tx, "CALL_PARTICIPANT_LEFT"))["reason"] == "BUSY"
     assert await answer_of(dave.h, tx, "CALL_STATUS_CHANGED") == \
         {"callId": third, "status": "BUSY", "previousStatus": "RINGING"}

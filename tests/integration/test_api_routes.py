@@ -1,5 +1,5 @@
-"""The REST routes of CONTRACT.md §5 (synchronous answers {"status", "body"}) and
-GET /users/online with presence on (§9). The SDP routes are in
+"""The REST routes of docs/api.md §5 (synchronous answers {"status", "body"}) and
+GET /users/online with presence on. The SDP routes are in
 test_api_lifecycle.py (test_connected_when_media_flows); history in test_api_history.py.
 
 Copyright (C) 2026 the janus.plugin.calls authors
@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from calls_helpers import (User, assert_refused, calls_config, check_call, check_participant,
+from calls_helpers import (User, assert_refused, calls_config, check_call, check_participant, new_uuid,
                            statuses, uid)
 from calls_helpers import every_event_checked  # noqa: F401 (autouse: checks every event)
 
@@ -115,6 +115,15 @@ async def test_get_call_and_its_participants(client):
     ended = await bob.get(call_id)
     assert ended["status"] == "MISSED" and ended["id"] == call_id
     assert_refused(await carol.route(f"GET /calls/{call_id}"), "FORBIDDEN")
+    # ... and so are its participants, as GET /calls/:callId gives them
+    for u in (alice, bob):
+        body = await u.ok(f"GET /calls/{call_id}/participants")
+        assert body == {"participants": ended["participants"]}
+        for p in body["participants"]:
+            check_participant(p)
+    assert statuses(ended) == {alice.id: "LEFT", bob.id: "MISSED"}
+    assert_refused(await carol.route(f"GET /calls/{call_id}/participants"), "FORBIDDEN")
+    assert_refused(await carol.route(f"GET /calls/{new_uuid()}/participants"), "CALL_NOT_FOUND")
 
 
 async def test_add_participants_rings_them(client):
@@ -198,6 +207,72 @@ async def test_active_calls_paginate(client):
     for caller, call_id in zip((alice, bob, carol), ids):
         await caller.ok(f"POST /calls/{call_id}/end")
     assert (await dave.ok("GET /calls/active"))["total"] == 0
+
+
+async def test_active_calls_are_those_one_is_still_in(client):
+    """Ringing or joined; not a call one declined, left, or was busy for, even while it goes on."""
+    alice, bob, carol, dave, erin = await users(client, "alice", "bob", "carol", "dave", "erin")
+    busy_elsewhere = (await erin.ok("POST /calls", body={"participantIds": [uid("nobody")], "type": "AUDIO"},
+                                    status=201))["call"]["id"]
+    call_id = (await alice.ok("POST /calls", body={"participantIds": [bob.id, carol.id, dave.id, erin.id],
+                                                   "type": "AUDIO"}, status=201))["call"]["id"]
+    for u in (bob, carol, dave, erin):   # everybody sees it: ringing, or busy-and-joined elsewhere
+        listed = [c["id"] for c in (await u.ok("GET /calls/active"))["calls"]]
+        assert (call_id in listed) == (u is not erin), (u.id, listed)
+    await bob.ok(f"POST /calls/{call_id}/answer", body={"accept": True})
+    await carol.ok(f"POST /calls/{call_id}/answer", body={"accept": True})
+    await dave.ok(f"POST /calls/{call_id}/answer", body={"accept": False})    # declined
+    await carol.ok(f"POST /calls/{call_id}/end")                              # left
+    assert (await alice.get(call_id))["status"] == "CONNECTING"               # alice and bob go on
+    for u in (carol, dave):
+        page = await u.ok("GET /calls/active")
+        assert page["calls"] == [] and page["total"] == 0, (u.id, page)
+    page = await erin.ok("GET /calls/active")
+    assert [c["id"] for c in page["calls"]] == [busy_elsewhere] and page["total"] == 1
+    for u in (alice, bob):
+        page = await u.ok("GET /calls/active")
+        assert [c["id"] for c in page["calls"]] == [call_id] and page["total"] == 1
+    await alice.ok(f"POST /calls/{call_id}/end", body={"forEveryone": True})
+    await erin.ok(f"POST /calls/{busy_elsewhere}/end")
+
+
+async def test_query_string_and_query_object_are_merged(client):
+    """`GET /calls/active?page=2` with "query": {"limit": 1}: both count; a parameter given in
+    both places must agree; the path's values are checked like the query's; bad
+    percent-encoding is refused."""
+    alice, bob, carol = await users(client, "alice", "bob", "carol")
+    ids = []
+    for caller in (alice, bob):
+        ids.append((await caller.ok("POST /calls", body={"participantIds": [carol.id], "type": "AUDIO"},
+                                    status=201))["call"]["id"])
+        await asyncio.sleep(0.01)
+    page = await carol.ok("GET /calls/active?page=2", query={"limit": 1})
+    assert (page["page"], page["limit"], page["total"]) == (2, 1, 2) and [c["id"] for c in page["calls"]] == [ids[0]]
+    page = await carol.ok("GET /calls/active?page=2&limit=1", query={"page": 2, "limit": "1"})   # the same twice
+    assert [c["id"] for c in page["calls"]] == [ids[0]]
+    error = assert_refused(await carol.route("GET /calls/active?page=2", query={"page": 1}), "INVALID_REQUEST",
+                           "page", "different values")
+    assert '"2"' in error["message"] and "(1)" in error["message"], error
+    assert_refused(await carol.route("GET /calls/active?page=1&page=2"), "INVALID_REQUEST", "twice")
+    # The path's values are judged as the query's
+    for bad in ("limit=0", "limit=101", "page=0", "page=x", "page"):
+        path_error = assert_refused(await carol.route(f"GET /calls/active?{bad}"), "INVALID_REQUEST")
+        name, _, value = bad.partition("=")
+        query_error = assert_refused(await carol.route("GET /calls/active", query={name: value}), "INVALID_REQUEST")
+        assert path_error == query_error, (bad, path_error, query_error)
+    for bad in ("page=%zz", "page=%2", "limit=%00", "chatId=%ff", "x%=1"):
+        assert_refused(await carol.route(f"GET /calls/history?{bad}"), "INVALID_REQUEST", "bad percent-encoding")
+    for caller, call_id in zip((alice, bob), ids):
+        await caller.ok(f"POST /calls/{call_id}/end")
+    # Percent-encoding and '+' decode as a web server's would ('+' a space, %2B a plus)
+    chat = f"a chat/{uid('c')}+1"
+    call_id = (await alice.ok("POST /calls", body={"participantIds": [carol.id], "type": "AUDIO", "chatId": chat},
+                              status=201))["call"]["id"]
+    await alice.ok(f"POST /calls/{call_id}/end")
+    encoded = chat.replace(" ", "+").replace("/", "%2F").replace("+1", "%2B1")
+    page = await carol.ok(f"GET /calls/history?chatId={encoded}&type=AUDIO", query={"limit": 5})
+    assert (page["limit"], page["total"]) == (5, 1) and page["calls"][0]["id"] == call_id, page
+    assert (await carol.ok(f"GET /calls/history?chatId={chat.replace(' ', '%20')}"))["total"] == 0   # '+' is a space
 
 
 async def test_users_online_with_presence(client):

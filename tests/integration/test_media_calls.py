@@ -1,4 +1,4 @@
-"""SFU media path (CONTRACT.md §8) with real WebRTC clients (aiortc): 1:1 and
+"""SFU media path (docs/media.md) with real WebRTC clients (aiortc): 1:1 and
 4-party VIDEO calls, an AUDIO call refusing video, and per-participant stats.
 
 What is asserted is what a user would see: frames decoded per remote user (the
@@ -19,6 +19,7 @@ def check_offer_streams(offer, names):
     is the userId that `streams` names (`names`: userId -> userName)."""
     data, sdp = offer["data"], offer["jsep"]["sdp"]
     assert data["fromUserId"] is None
+    assert "fromUserName" in data and data["fromUserName"] is None   # the original's key, kept
     lines = sdp_mlines(sdp)
     streams = data["streams"]
     assert [s["mid"] for s in streams] == [m["mid"] for m in lines], (streams, lines)

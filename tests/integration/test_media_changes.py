@@ -1,4 +1,4 @@
-"""SFU media path (CONTRACT.md §8) while a call changes, with aiortc clients: a late
+"""SFU media path (docs/media.md) while a call changes, with aiortc clients: a late
 joiner, a participant leaving, mute and camera off/on.
 
 Copyright (C) 2026 the janus.plugin.calls authors
@@ -11,7 +11,7 @@ import time
 from media_helpers import party  # noqa: F401 (a fixture)
 from media_helpers import rises_by, sdp_mlines, still_for, until
 
-LATE_JOINER_BOUND = 2.0  # s, CONTRACT.md §8: "a new subscriber gets a key frame quickly"
+LATE_JOINER_BOUND = 2.0  # s, docs/media.md (Key frames): "a late joiner gets video quickly"
 QUIET = 1.5              # s without a new frame that counts as "stopped"
 SETTLE = 0.7             # s for frames already in flight when a change is made
 

@@ -1,4 +1,4 @@
-"""SFU media path (CONTRACT.md §4, §8) when connections fail, with aiortc clients:
+"""SFU media path (docs/api.md §4, docs/media.md) when connections fail, with aiortc clients:
 a publisher that drops and comes back within reconnect_grace, one that does not
 come back, a participant who answers but whose media never arrives.
 

@@ -773,6 +773,130 @@ static void test_identity_check(void) {
 	g_assert_cmpuint(strlen(small), ==, 7);
 }
 
+/* HS256 secrets shorter than 32 bytes are refused, in both modes. */
+static void test_weak_secret(void) {
+	GError *error = NULL;
+	static const char *const weak[] = { "s", "change-me", "0123456789abcdef0123456789abcde" };
+	for(guint i = 0; i < G_N_ELEMENTS(weak); i++) {
+		for(int mode = CALLS_AUTH_JWT; mode <= CALLS_AUTH_OPEN; mode++) {
+			g_assert_null(calls_auth_new((calls_auth_mode)mode, weak[i], NULL, &error));
+			g_assert_error(error, CALLS_AUTH_ERROR, CALLS_AUTH_ERROR_WEAK_SECRET);
+			char *len = g_strdup_printf("jwt_secret is %zu bytes long", strlen(weak[i]));
+			g_assert_nonnull(strstr(error->message, len));
+			g_assert_nonnull(strstr(error->message, "at least 32"));
+			if(strlen(weak[i]) > 3)   /* the secret itself is never shown */
+				g_assert_null(strstr(error->message, weak[i]));
+			g_free(len);
+			g_clear_error(&error);
+		}
+	}
+	calls_auth *auth = calls_auth_new(CALLS_AUTH_JWT, "0123456789abcdef0123456789abcdef", NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(calls_auth_has_keys(auth));
+	calls_auth_free(auth);
+	/* a public key alone has no such rule */
+	auth = calls_auth_new(CALLS_AUTH_OPEN, NULL, RSA_PUBLIC, &error);
+	g_assert_no_error(error);
+	g_assert_true(calls_auth_has_keys(auth));
+	calls_auth_free(auth);
+	auth = calls_auth_new(CALLS_AUTH_OPEN, NULL, NULL, &error);
+	g_assert_false(calls_auth_has_keys(auth));
+	calls_auth_free(auth);
+	g_assert_false(calls_auth_has_keys(NULL));
+}
+
+/* `aud` and `iss`, when the server requires them. */
+static void test_audience_issuer(void) {
+	calls_auth *auth = auth_hs();
+	/* not required: anything goes */
+	accept_grants(auth, "{\"sub\": \"u\", \"aud\": \"elsewhere\", \"iss\": \"someone\"}", "u");
+	accept_grants(auth, "{\"sub\": \"u\", \"aud\": 42}", "u");
+	calls_auth_require_claims(auth, "calls.example.org", "https://id.example.org/");
+	accept_grants(auth, "{\"sub\": \"u\", \"aud\": \"calls.example.org\", \"iss\": \"https://id.example.org/\"}", "u");
+	accept_grants(auth, "{\"sub\": \"u\", \"aud\": [\"chat\", \"calls.example.org\"], \"iss\": \"https://id.example.org/\"}", "u");
+	/* the audience */
+	refuse_grants(auth, "{\"sub\": \"u\", \"iss\": \"https://id.example.org/\"}",
+		"the token has no 'aud' claim: this server accepts tokens for the audience \"calls.example.org\" (jwt_audience) only");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": \"chat.example.org\", \"iss\": \"https://id.example.org/\"}",
+		"claim 'aud' is \"chat.example.org\", but this server accepts tokens for the audience \"calls.example.org\"");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": [\"chat\", \"CALLS.example.org\"], \"iss\": \"https://id.example.org/\"}",
+		"claim 'aud' does not list \"calls.example.org\"");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": [], \"iss\": \"https://id.example.org/\"}", "does not list");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": [1, \"calls.example.org\"], \"iss\": \"https://id.example.org/\"}",
+		"claim 'aud' must be a string or an array of strings");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": {\"a\": 1}, \"iss\": \"https://id.example.org/\"}",
+		"claim 'aud' must be a string or an array of strings");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": \"calls.example.org.evil\", \"iss\": \"https://id.example.org/\"}",
+		"claim 'aud' is");
+	/* the issuer */
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": \"calls.example.org\"}",
+		"the token has no 'iss' claim: this server accepts tokens issued by \"https://id.example.org/\" (jwt_issuer) only");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": \"calls.example.org\", \"iss\": \"https://evil.example.org/\"}",
+		"claim 'iss' is \"https://evil.example.org/\", but this server accepts tokens issued by \"https://id.example.org/\"");
+	refuse_grants(auth, "{\"sub\": \"u\", \"aud\": \"calls.example.org\", \"iss\": [\"https://id.example.org/\"]}",
+		"claim 'iss' must be a string");
+	/* a NUL inside never reaches the comparison */
+	char *token = craft("{\"alg\":\"HS256\"}",
+		"{\"sub\":\"u\",\"aud\":\"calls.example.org\\u0000x\",\"iss\":\"https://id.example.org/\"}", SECRET, NULL);
+	assert_refused(auth, token, "not valid JSON");
+	g_free(token);
+	/* RS256 tokens are held to the same claims */
+	calls_auth *rs = auth_rs();
+	calls_auth_require_claims(rs, "calls.example.org", NULL);
+	token = make_token(JWT_ALG_RS256, RSA_PRIVATE, "{\"sub\": \"rs\", \"aud\": \"calls.example.org\"}");
+	assert_accepted(rs, token, "rs", NULL);
+	g_free(token);
+	token = make_token(JWT_ALG_RS256, RSA_PRIVATE, "{\"sub\": \"rs\", \"aud\": \"other\"}");
+	assert_refused(rs, token, "jwt_audience");
+	g_free(token);
+	/* "" or NULL: not checked any more */
+	calls_auth_require_claims(rs, "", NULL);
+	token = make_token(JWT_ALG_RS256, RSA_PRIVATE, "{\"sub\": \"rs\", \"aud\": \"other\"}");
+	assert_accepted(rs, token, "rs", NULL);
+	g_free(token);
+	calls_auth_free(rs);
+	calls_auth_free(auth);
+}
+
+/* The identity carries `exp`; calls_auth_expired() applies the registration's rule later. */
+static void test_expiry(void) {
+	calls_auth *auth = auth_hs();
+	char grants[128];
+	calls_identity id;
+	g_snprintf(grants, sizeof(grants), "{\"sub\": \"u\", \"exp\": %" G_GINT64_FORMAT "}", NOW + 60);
+	char *token = make_hs256(grants);
+	assert_accepted(auth, token, "u", &id);
+	g_assert_cmpint(id.expires, ==, NOW + 60);
+	calls_identity_clear(&id);
+	g_assert_cmpint(id.expires, ==, 0);
+	g_free(token);
+	/* a fractional exp counts down to the whole second */
+	g_snprintf(grants, sizeof(grants), "{\"sub\": \"u\", \"exp\": %" G_GINT64_FORMAT ".75}", NOW + 60);
+	token = make_hs256(grants);
+	assert_accepted(auth, token, "u", &id);
+	g_assert_cmpint(id.expires, ==, NOW + 60);
+	calls_identity_clear(&id);
+	g_free(token);
+	/* no exp: 0 */
+	token = make_hs256("{\"sub\": \"u\"}");
+	assert_accepted(auth, token, "u", &id);
+	g_assert_cmpint(id.expires, ==, 0);
+	calls_identity_clear(&id);
+	g_free(token);
+	/* the rule: expired CALLS_AUTH_LEEWAY_SEC after exp, exactly when registering would refuse it */
+	g_assert_false(calls_auth_expired(0, NOW));
+	g_assert_false(calls_auth_expired(NOW, NOW));
+	g_assert_false(calls_auth_expired(NOW, NOW + CALLS_AUTH_LEEWAY_SEC - 1));
+	g_assert_true(calls_auth_expired(NOW, NOW + CALLS_AUTH_LEEWAY_SEC));
+	g_snprintf(grants, sizeof(grants), "{\"sub\": \"u\", \"exp\": %" G_GINT64_FORMAT "}", NOW - CALLS_AUTH_LEEWAY_SEC + 1);
+	token = make_hs256(grants);
+	assert_accepted(auth, token, "u", NULL);
+	g_assert_false(calls_auth_expired(NOW - CALLS_AUTH_LEEWAY_SEC + 1, NOW));
+	g_assert_true(calls_auth_expired(NOW - CALLS_AUTH_LEEWAY_SEC + 1, NOW + 1));
+	g_free(token);
+	calls_auth_free(auth);
+}
+
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/auth/new/requires-key", test_new_requires_key);
@@ -781,6 +905,9 @@ int main(int argc, char **argv) {
 	g_test_add_func("/auth/hs256/times", test_hs256_times);
 	g_test_add_func("/auth/hs256/wrong-secret", test_hs256_wrong_secret);
 	g_test_add_func("/auth/claims", test_claims);
+	g_test_add_func("/auth/weak-secret", test_weak_secret);
+	g_test_add_func("/auth/audience-issuer", test_audience_issuer);
+	g_test_add_func("/auth/expiry", test_expiry);
 	g_test_add_func("/auth/rs256", test_rs256);
 	g_test_add_func("/auth/alg/confusion", test_alg_confusion);
 	g_test_add_func("/auth/alg/none", test_alg_none);

@@ -40,6 +40,8 @@ static void test_defaults(void) {
 	g_assert_cmpint(cfg.auth, ==, CALLS_AUTH_JWT);
 	g_assert_null(cfg.jwt_secret);
 	g_assert_null(cfg.jwt_public_key);
+	g_assert_null(cfg.jwt_audience);
+	g_assert_null(cfg.jwt_issuer);
 	g_assert_cmpuint(cfg.ring_timeout_ms, ==, 45000);
 	g_assert_cmpuint(cfg.connect_timeout_ms, ==, 30000);
 	g_assert_cmpuint(cfg.reconnect_grace_ms, ==, 20000);
@@ -55,6 +57,11 @@ static void test_defaults(void) {
 	g_assert_false(cfg.presence);
 	g_assert_cmpuint(cfg.pli_interval_ms, ==, 500);
 	g_assert_cmpuint(cfg.media_timeout_ms, ==, 5000);
+	g_assert_cmpuint(cfg.max_devices_per_user, ==, 10);
+	g_assert_cmpuint(cfg.max_events_per_second, ==, 20);
+	g_assert_cmpuint(cfg.max_events_burst, ==, 40);
+	g_assert_cmpuint(cfg.max_message_size, ==, 65536);
+	g_assert_cmpuint(cfg.max_sdp_size, ==, 65536);
 
 	/* the defaults alone do not start: jwt needs a key */
 	GError *error = NULL;
@@ -95,6 +102,19 @@ static void test_auth(void) {
 	g_assert_cmpstr(cfg.jwt_public_key, ==, "/etc/janus/calls-public.pem");
 	set_ok(&cfg, "jwt_public_key", "");
 	g_assert_null(cfg.jwt_public_key);
+
+	/* the required audience and issuer: trimmed text, empty unsets */
+	set_ok(&cfg, "jwt_audience", " calls.example.org ");
+	g_assert_cmpstr(cfg.jwt_audience, ==, "calls.example.org");
+	set_ok(&cfg, "jwt_issuer", "https://id.example.org/");
+	g_assert_cmpstr(cfg.jwt_issuer, ==, "https://id.example.org/");
+	char *line = calls_config_describe(&cfg);
+	g_assert_nonnull(strstr(line, "jwt_audience=calls.example.org jwt_issuer=https://id.example.org/"));
+	g_free(line);
+	set_ok(&cfg, "jwt_audience", "");
+	g_assert_null(cfg.jwt_audience);
+	set_ok(&cfg, "jwt_issuer", "  ");
+	g_assert_null(cfg.jwt_issuer);
 	calls_config_clear(&cfg);
 }
 
@@ -171,6 +191,59 @@ static void test_numbers(void) {
 	set_bad(&cfg, "media_timeout", "0.5", "media_timeout");
 	set_bad(&cfg, "media_timeout", "soon", "media_timeout");
 	g_assert_cmpuint(cfg.media_timeout_ms, ==, 2500);
+	calls_config_clear(&cfg);
+}
+
+/* The limits on what a user or a handle may hold or send (docs/api.md, "Limits"). */
+static void test_limits(void) {
+	calls_config cfg;
+	calls_config_init(&cfg);
+	set_ok(&cfg, "max_devices_per_user", "1");
+	g_assert_cmpuint(cfg.max_devices_per_user, ==, 1);
+	set_ok(&cfg, "max_devices_per_user", "1000");
+	g_assert_cmpuint(cfg.max_devices_per_user, ==, 1000);
+	/* every user needs a device: no "0 = no limit" here */
+	set_bad(&cfg, "max_devices_per_user", "0", "a whole number from 1 to 1000; keeping 1000");
+	set_bad(&cfg, "max_devices_per_user", "1001", "from 1 to 1000");
+	set_bad(&cfg, "max_devices_per_user", "ten", "from 1 to 1000");
+	g_assert_cmpuint(cfg.max_devices_per_user, ==, 1000);
+
+	set_ok(&cfg, "max_events_per_second", "0");
+	g_assert_cmpuint(cfg.max_events_per_second, ==, 0);
+	set_bad(&cfg, "max_events_per_second", "x", "0 for no limit; keeping unlimited");
+	set_ok(&cfg, "max_events_per_second", "100000");
+	g_assert_cmpuint(cfg.max_events_per_second, ==, 100000);
+	set_bad(&cfg, "max_events_per_second", "100001", "from 0 to 100000");
+	set_bad(&cfg, "max_events_per_second", "-1", NULL);
+	set_bad(&cfg, "max_events_per_second", "2.5", NULL);
+	g_assert_cmpuint(cfg.max_events_per_second, ==, 100000);
+
+	set_ok(&cfg, "max_events_burst", "1");
+	g_assert_cmpuint(cfg.max_events_burst, ==, 1);
+	set_ok(&cfg, "max_events_burst", "1000000");
+	set_bad(&cfg, "max_events_burst", "0", "from 1 to 1000000");
+	set_bad(&cfg, "max_events_burst", "1000001", "keeping 1000000");
+	g_assert_cmpuint(cfg.max_events_burst, ==, 1000000);
+
+	set_ok(&cfg, "max_message_size", "4096");
+	g_assert_cmpuint(cfg.max_message_size, ==, 4096);
+	set_ok(&cfg, "max_message_size", "16777216");
+	set_bad(&cfg, "max_message_size", "4095", "from 4096 to 16777216 (bytes)");
+	set_bad(&cfg, "max_message_size", "16777217", "keeping 16777216B");
+	set_bad(&cfg, "max_message_size", "64k", NULL);
+	g_assert_cmpuint(cfg.max_message_size, ==, 16777216);
+
+	set_ok(&cfg, "max_sdp_size", "4096");
+	set_ok(&cfg, "max_sdp_size", "1048576");
+	g_assert_cmpuint(cfg.max_sdp_size, ==, 1048576);
+	set_bad(&cfg, "max_sdp_size", "0", "from 4096 to 1048576 (bytes)");
+	set_bad(&cfg, "max_sdp_size", "1048577", NULL);
+	g_assert_cmpuint(cfg.max_sdp_size, ==, 1048576);
+
+	char *line = calls_config_describe(&cfg);
+	g_assert_nonnull(strstr(line, "max_devices_per_user=1000 max_events_per_second=100000 "
+		"max_events_burst=1000000 max_message_size=16777216B max_sdp_size=1048576B"));
+	g_free(line);
 	calls_config_clear(&cfg);
 }
 
@@ -314,7 +387,23 @@ static void test_check(void) {
 	g_assert_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE);
 	g_assert_nonnull(strstr(error->message, "placeholder"));
 	g_clear_error(&error);
+	/* an HS256 secret shorter than 32 bytes does not start: it says how long it is and what to do */
 	set_ok(&cfg, "jwt_secret", "s");
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_assert_error(error, CALLS_CONFIG_ERROR, CALLS_CONFIG_ERROR_UNUSABLE);
+	g_assert_nonnull(strstr(error->message, "jwt_secret is 1 bytes long"));
+	g_assert_nonnull(strstr(error->message, "at least 32 bytes"));
+	g_assert_nonnull(strstr(error->message, "openssl rand"));
+	g_clear_error(&error);
+	set_ok(&cfg, "jwt_secret", "0123456789abcdef0123456789abcde");   /* 31 */
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_assert_nonnull(strstr(error->message, "jwt_secret is 31 bytes long"));
+	g_clear_error(&error);
+	set_ok(&cfg, "auth", "open");   /* in open mode too: the secret still verifies tokens */
+	g_assert_false(calls_config_check(&cfg, &error));
+	g_clear_error(&error);
+	set_ok(&cfg, "auth", "jwt");
+	set_ok(&cfg, "jwt_secret", "0123456789abcdef0123456789abcdef");  /* 32 */
 	g_assert_true(calls_config_check(&cfg, &error));
 	g_assert_no_error(error);
 	set_ok(&cfg, "jwt_secret", "");
@@ -375,10 +464,12 @@ static void test_describe(void) {
 	calls_config cfg;
 	calls_config_init(&cfg);
 	char *line = calls_config_describe(&cfg);
-	g_assert_cmpstr(line, ==, "auth=jwt jwt_secret=(unset) jwt_public_key=(unset) ring_timeout=45s "
+	g_assert_cmpstr(line, ==, "auth=jwt jwt_secret=(unset) jwt_public_key=(unset) jwt_audience=(unset) "
+		"jwt_issuer=(unset) ring_timeout=45s "
 		"connect_timeout=30s reconnect_grace=20s max_participants=16 max_calls_per_minute=20 "
 		"max_live_calls=1000 db_path=/var/lib/janus/calls.db videocodec=vp8 audiocodec=opus "
-		"events=true presence=false pli_interval=500ms media_timeout=5s");
+		"events=true presence=false pli_interval=500ms media_timeout=5s max_devices_per_user=10 "
+		"max_events_per_second=20 max_events_burst=40 max_message_size=65536B max_sdp_size=65536B");
 	g_free(line);
 
 	set_ok(&cfg, "jwt_secret", "top-secret-value");
@@ -414,6 +505,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/config/auth", test_auth);
 	g_test_add_func("/config/seconds", test_seconds);
 	g_test_add_func("/config/numbers", test_numbers);
+	g_test_add_func("/config/limits", test_limits);
 	g_test_add_func("/config/bools", test_bools);
 	g_test_add_func("/config/codecs", test_codecs);
 	g_test_add_func("/config/paths", test_paths);

@@ -1,6 +1,6 @@
 /* janus.plugin.calls - unit tests of the contract codec (plugin/contract.c).
  *
- * Incoming: every request, route and event of CONTRACT.md §5-6 parses to the
+ * Incoming: every request, route and event of docs/api.md §5-6 parses to the
  * right operation with the right fields, and every refusal of the field
  * tables comes with the right code and a message that says how to send the
  * request right. Outgoing: the builders write exactly the contract's field
@@ -426,6 +426,62 @@ static void test_route_query_in_path(void) {
 	g_assert_cmpint(req.op, ==, CALLS_OP_PARTICIPANTS);
 	g_assert_cmpstr(req.call_id, ==, CID);
 	done();
+
+	/* '+' is a space, %2B a plus; a name without '=' has the value "" */
+	ok("{'request': 'GET /calls/history?chatId=chat+1%2B2&type=VIDEO'}", NULL);
+	g_assert_cmpstr(req.filter_chat_id, ==, "chat 1+2");
+	done();
+	refused("{'request': 'GET /calls/history?page'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.page must be a page number from 1");
+	/* the values of the path are judged as those of `query` */
+	refused("{'request': 'GET /calls/active?limit=0'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.limit|1 to 100");
+	refused("{'request': 'GET /calls/active', 'query': {'limit': 0}}", NULL, CALLS_ERR_INVALID_REQUEST, "query.limit|1 to 100");
+	refused("{'request': 'GET /calls/history?chatId=a%01b'}", NULL, CALLS_ERR_INVALID_REQUEST, "query.chatId");
+	refused("{'request': 'GET /calls/history', 'query': {'chatId': 'a\\u0001b'}}", NULL, CALLS_ERR_INVALID_REQUEST, "query.chatId");
+	/* bad percent-encoding, in a value or a name, is refused */
+	static const char *const bad[] = { "chatId=%zz", "chatId=%4", "chatId=abc%", "chatId=%00", "chatId=%ff%fe",
+		"page=1&%G1=2", "chatId=%C3%28" };
+	for(guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *body = g_strdup_printf("{'request': 'GET /calls/history?%s'}", bad[i]);
+		refused_keep(body, NULL, CALLS_ERR_INVALID_REQUEST, "query string in the path is not valid|bad percent-encoding");
+		g_assert_cmpint(req.op, ==, CALLS_OP_HISTORY);   /* the route is still named */
+		done();
+		g_free(body);
+	}
+	refused("{'request': 'GET /calls/history?=5'}", NULL, CALLS_ERR_INVALID_REQUEST, "without a name");
+	refused("{'request': 'GET /calls/history?page=1&page=2'}", NULL, CALLS_ERR_INVALID_REQUEST, "page twice|\"1\"|\"2\"");
+	ok("{'request': 'GET /calls/history?page=2&page=2'}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	done();
+	GString *many = g_string_new("{'request': 'GET /calls/history?");
+	for(int i = 0; i < 33; i++)
+		g_string_append_printf(many, "k%d=1&", i);
+	g_string_append(many, "'}");
+	refused(many->str, NULL, CALLS_ERR_INVALID_REQUEST, "at most 32");
+	g_string_free(many, TRUE);
+	/* a query string in the path and a `query` object: merged */
+	ok("{'request': 'GET /calls/history?page=2&type=VIDEO', 'query': {'limit': 5, 'status': 'MISSED'}}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	g_assert_cmpint(req.limit, ==, 5);
+	g_assert_cmpint(req.filter_type, ==, CALLS_TYPE_VIDEO);
+	g_assert_cmpint(req.filter_status, ==, CALLS_STATUS_MISSED);
+	done();
+	/* ... a parameter in both places with the same value is fine (2 and "2" are the same number) */
+	ok("{'request': 'GET /calls/history?page=2&type=VIDEO', 'query': {'page': 2, 'type': 'VIDEO', 'limit': '5'}}", NULL);
+	g_assert_cmpint(req.page, ==, 2);
+	g_assert_cmpint(req.limit, ==, 5);
+	done();
+	ok("{'request': 'GET /calls/active?page=3', 'query': null}", NULL);
+	g_assert_cmpint(req.page, ==, 3);
+	done();
+	/* ... with different values it is refused, naming both */
+	refused("{'request': 'GET /calls/history?page=2', 'query': {'page': 3}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"query parameter page|in the path (\"2\")|(3)|different values");
+	refused("{'request': 'GET /calls/history?type=AUDIO', 'query': {'type': 'VIDEO'}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"query parameter type|\"AUDIO\"|\"VIDEO\"");
+	refused("{'request': 'GET /calls/history?type=AUDIO', 'query': {'type': 'audio'}}", NULL, CALLS_ERR_INVALID_REQUEST,
+		"different values");
+	/* ... and a `query` that is no object is refused as without a path query */
+	refused("{'request': 'GET /calls/history?page=2', 'query': [1]}", NULL, CALLS_ERR_INVALID_REQUEST, "query must be an object");
 }
 
 static void test_route_call_ids(void) {
@@ -1211,8 +1267,9 @@ static void test_events_out(void) {
 	json_array_append_new(streams, calls_json_stream("1", NULL, NULL, "video", FALSE));
 	ev = calls_event_offer_received(CID, streams, now);
 	d = envelope(ev, "WEBRTC_OFFER_RECEIVED", ts);
-	test_assert_keys(d, "callId,fromUserId,streams");
+	test_assert_keys(d, "callId,fromUserId,fromUserName,streams");
 	g_assert_true(json_is_null(json_object_get(d, "fromUserId")));
+	g_assert_true(json_is_null(json_object_get(d, "fromUserName")));
 	g_assert_cmpuint(json_array_size(json_object_get(d, "streams")), ==, 2);
 	test_assert_keys(test_json_at(d, "streams.0"), "mid,userId,userName,kind,active");
 	test_assert_json_str(d, "streams.0.mid", "0");
@@ -1256,6 +1313,61 @@ static void test_replies(void) {
 	json_decref(uj);
 }
 
+/* max_message_size and max_sdp_size: exactly at the limit passes, one byte more is LIMIT_EXCEEDED. */
+static void test_sizes(void) {
+	/* a body of exactly n bytes in compact JSON: {"request":"GET /calls/active","pad":"xxx..."} */
+	const char *head = "{\"request\":\"GET /calls/active\",\"pad\":\"";
+	const size_t limit = 4096;
+	size_t pad = limit - strlen(head) - 2;
+	GString *text = g_string_new(head);
+	for(size_t i = 0; i < pad; i++)
+		g_string_append_c(text, 'x');
+	g_string_append(text, "\"}");
+	g_assert_cmpuint(text->len, ==, limit);
+	json_t *b = json_loads(text->str, 0, NULL);
+	g_assert_nonnull(b);
+	calls_request r;
+	calls_error e = { 0 };
+	g_assert_true(calls_request_parse(b, NULL, &r, &e));
+	g_assert_true(calls_request_check_size(&r, limit, limit, &e));
+	g_assert_true(calls_request_check_size(&r, 0, 0, &e));   /* 0: no limit */
+	g_assert_false(calls_request_check_size(&r, limit - 1, limit, &e));
+	g_assert_cmpint(e.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	g_assert_nonnull(strstr(e.message, "the message body of GET /calls/active is larger than 4095 bytes (max_message_size"));
+	calls_request_clear(&r);
+	json_decref(b);
+	g_string_free(text, TRUE);
+
+	/* a body far larger than the limit: refused all the same */
+	json_t *big = json_pack("{s:s, s:[]}", "request", "GET /calls/active", "junk");
+	for(int i = 0; i < 100000; i++)
+		json_array_append_new(json_object_get(big, "junk"), json_string("0123456789"));
+	g_assert_true(calls_request_parse(big, NULL, &r, &e));
+	g_assert_false(calls_request_check_size(&r, 65536, 65536, &e));
+	g_assert_nonnull(strstr(e.message, "65536 bytes (max_message_size"));
+	calls_request_clear(&r);
+	json_decref(big);
+
+	/* the SDP: counted alone (the body is small), by its length */
+	GString *sdp = g_string_new("v=0\r\n");
+	while(sdp->len < 5000)
+		g_string_append(sdp, "a=x\r\n");
+	json_t *jsep = json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp->str);
+	json_t *offer = json_pack("{s:s, s:{s:s}}", "event", "WEBRTC_OFFER", "data", "callId", CID);
+	g_assert_true(calls_request_parse(offer, jsep, &r, &e));
+	g_assert_true(calls_request_check_size(&r, 4096, sdp->len, &e));
+	g_assert_false(calls_request_check_size(&r, 4096, sdp->len - 1, &e));
+	g_assert_cmpint(e.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	char *want = g_strdup_printf("the SDP of WEBRTC_OFFER is %zu bytes long; at most %zu are accepted (max_sdp_size)",
+		sdp->len, sdp->len - 1);
+	g_assert_cmpstr(e.message, ==, want);
+	g_free(want);
+	calls_request_clear(&r);
+	json_decref(offer);
+	json_decref(jsep);
+	g_string_free(sdp, TRUE);
+}
+
 int main(int argc, char *argv[]) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/contract/register", test_register);
@@ -1268,6 +1380,7 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/contract/fields/lengths-and-lists", test_lengths_and_lists);
 	g_test_add_func("/contract/fields/pages-and-filters", test_pages);
 	g_test_add_func("/contract/sdp-placement", test_sdp_placement);
+	g_test_add_func("/contract/sizes", test_sizes);
 	g_test_add_func("/contract/error-codes", test_error_codes);
 	g_test_add_func("/contract/utf8-truncation", test_utf8_truncation);
 	g_test_add_func("/contract/names", test_names);

@@ -948,7 +948,8 @@ static void test_limits(void) {
 	cid c2 = start(alice, "bob");
 	hangup(c2.s, alice, FALSE);
 	advance(20000);
-	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "you started 2 calls in the last minute (max_calls_per_minute); try again in 21 s");
+	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "you started calls or invited people 2 times in the last minute (max_calls_per_minute: "
+		"each call started and each POST /calls/:callId/participants counts once); try again in 21 s");
 	/* a minute after the first, one more is allowed, not two */
 	advance(20000);
 	cid c3 = start(alice, "bob");
@@ -972,6 +973,101 @@ static void test_limits(void) {
 	hangup(c5.s, alice, FALSE);
 	cid c6 = start(carol2, "dave");
 	g_assert_true(is_live(c6.s));
+	teardown();
+}
+
+/* Invitations to a live call count in max_calls_per_minute, once per request. */
+static void test_invitations_rate(void) {
+	calls_limits l = default_limits;
+	l.max_calls_per_minute = 3;
+	setup_with(&l);
+	calls_device *alice = device(A1, "alice"), *bob = device(B1, "bob");
+	device(C1, "carol");
+	device(D1, "dave");
+	cid c = start(alice, "bob");                       /* 1 */
+	answer(c.s, bob);
+	media_up(c.s, "alice");
+	media_up(c.s, "bob");
+	invite(c.s, alice, "carol,dave");                  /* 2: one request, two invitees */
+	calls_device *carol = calls_registry_user(R, "carol")->devices->pdata[0];
+	decline(c.s, carol, NULL);
+	advance(10000);
+	invite(c.s, alice, "carol");                       /* 3 */
+	decline(c.s, carol, NULL);
+	/* the fourth in a minute: refused, nobody rings, nothing changes */
+	REFUSE(c.s, calls_registry_invite(R, call_, alice, (const char *const[]){ "carol" }, 1, NULL, &err_),
+		CALLS_ERR_LIMIT_EXCEEDED, "invited people 3 times in the last minute (max_calls_per_minute");
+	g_assert_cmpstr(pstatus(c.s, "carol"), ==, "DECLINED");
+	/* a refused invitation does not count: bob's own budget is whole */
+	invite(c.s, bob, "carol");
+	decline(c.s, carol, NULL);
+	/* a minute after the first call, alice may again, once */
+	advance(50000);
+	invite(c.s, alice, "carol");
+	g_assert_cmpstr(pstatus(c.s, "carol"), ==, "RINGING");
+	hangup(c.s, alice, TRUE);
+	teardown();
+}
+
+/* Leaving and coming back does not reset max_calls_per_minute. */
+static void test_rate_survives_reconnect(void) {
+	calls_limits l = default_limits;
+	l.max_calls_per_minute = 1;
+	setup_with(&l);
+	calls_device *alice = device(A1, "alice");
+	device(B1, "bob");
+	cid c = start(alice, "bob");
+	hangup(c.s, alice, FALSE);
+	calls_registry_device_gone(R, alice);
+	flush();
+	alice = device(A2, "alice");
+	refuse_create(alice, "bob", CALLS_ERR_LIMIT_EXCEEDED, "max_calls_per_minute");
+	calls_registry_device_gone(R, alice);
+	flush();
+	/* a minute later the user is forgotten (at the next ended call) and may call again */
+	advance(61000);
+	calls_device *bob = calls_registry_user(R, "bob")->devices->pdata[0];
+	device(C1, "carol");
+	cid other = start(bob, "carol");
+	hangup(other.s, bob, FALSE);
+	g_assert_null(calls_registry_user(R, "alice"));
+	alice = device(A1, "alice");
+	cid again = start(alice, "bob");
+	hangup(again.s, alice, FALSE);
+	teardown();
+}
+
+/* max_devices_per_user: registered connections of one user; one going away frees its place. */
+static void test_devices_limit(void) {
+	calls_limits l = default_limits;
+	l.max_devices_per_user = 3;
+	setup_with(&l);
+	calls_error err = { 0 };
+	calls_device *d[3];
+	static char conns[3][8] = { "a-1", "a-2", "a-3" };
+	for(int i = 0; i < 3; i++) {
+		g_assert_true(calls_registry_device_allowed(R, "alice", &err));
+		d[i] = device(conns[i], "alice");
+	}
+	g_assert_false(calls_registry_device_allowed(R, "alice", &err));
+	g_assert_cmpint(err.code, ==, CALLS_ERR_LIMIT_EXCEEDED);
+	g_assert_nonnull(strstr(err.message, "\"alice\" already has 3 registered handles"));
+	g_assert_nonnull(strstr(err.message, "max_devices_per_user"));
+	/* per user: bob may */
+	g_assert_true(calls_registry_device_allowed(R, "bob", &err));
+	/* one goes away: room for one, not two */
+	calls_registry_device_gone(R, d[1]);
+	flush();
+	g_assert_true(calls_registry_device_allowed(R, "alice", &err));
+	device(A2, "alice");
+	g_assert_false(calls_registry_device_allowed(R, "alice", &err));
+	teardown();
+
+	/* 0: no limit */
+	setup();
+	for(int i = 0; i < 3; i++)
+		device(conns[i], "alice");
+	g_assert_true(calls_registry_device_allowed(R, "alice", &err));
 	teardown();
 }
 
@@ -1298,7 +1394,7 @@ static void test_transitions(void) {
 	}
 }
 
-/* Every status of CONTRACT.md §4, of calls and of participants, is reached and persisted. */
+/* Every status of docs/api.md §4, of calls and of participants, is reached and persisted. */
 static GHashTable *seen_calls, *seen_parts;
 
 static void seen(const char *id) {
@@ -1395,9 +1491,63 @@ static void test_persistence(void) {
 	(void)c2;
 }
 
+/* The log tells each call's story at VERB, in order, with the user's own words left out. */
+static void test_log_story(void) {
+	setup();
+	calls_device *alice = device(A1, "alice"), *bob = device(B1, "bob"), *carol = device(C1, "carol");
+	calls_device *dave = device(D1, "dave"), *eve = device(E1, "eve");
+	g_assert_cmpint(test_env_log_find(E, 0, "5 alice registered device 1 (1 device(s), events on)", NULL), ==, 0);
+	cid other = start(eve, "dave");
+	answer(other.s, dave);
+	guint from = E->logs->len;
+	cid c = start(alice, "bob,carol,dave");
+	answer(c.s, bob);
+	decline(c.s, carol, "in the dentist's chair");
+	media_up(c.s, "alice");
+	media_up(c.s, "bob");
+	media_down(c.s, "bob");
+	media_up(c.s, "bob");
+	hangup(c.s, bob, FALSE);
+	char *prefix = g_strdup_printf("5 [%s] ", c.s);
+	char *busy = g_strdup_printf("dave is busy (in call %s)", other.s);
+	const char *story[] = {
+		"created by alice on device 1: VIDEO call, 3 invitee(s)",
+		"ringing bob on 1 device(s)",
+		"ringing carol on 1 device(s)",
+		busy,
+		"bob answered on device 2: joined",
+		"status RINGING -> CONNECTING",
+		"carol left: status DECLINED, reason DECLINED",
+		"media of alice reaches the server (1 of 2 joined)",
+		"media of bob reaches the server (2 of 2 joined)",
+		"status CONNECTING -> CONNECTED",
+		"bob: reconnect grace of 5000 ms starts",
+		"media of bob reaches the server (2 of 2 joined)",
+		"bob left: status LEFT, reason LEFT",
+		"status CONNECTED -> ENDED",
+		"ended: status ENDED, reason HANGUP, by bob, after 0.0 s (connected 0.0 s)",
+	};
+	int at = (int)from - 1;
+	for(guint i = 0; i < G_N_ELEMENTS(story); i++) {
+		int next = test_env_log_find(E, at + 1, prefix, story[i], NULL);
+		if(next < 0) {
+			for(guint j = 0; j < E->logs->len; j++)
+				g_printerr("log %u: %s\n", j, (const char *)g_ptr_array_index(E->logs, j));
+			g_error("no log line \"%s%s\" after line %d", prefix, story[i], at);
+		}
+		at = next;
+	}
+	/* a decline's reason is the user's text: not in the log */
+	g_assert_cmpint(test_env_log_find(E, 0, "dentist", NULL), ==, -1);
+	g_free(prefix);
+	g_free(busy);
+	teardown();
+}
+
 int main(int argc, char *argv[]) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/registry/one-to-one", test_one_to_one);
+	g_test_add_func("/registry/log-story", test_log_story);
 	g_test_add_func("/registry/ring/timeout-whole-call", test_ring_timeout_whole_call);
 	g_test_add_func("/registry/ring/invitee-missed-call-goes-on", test_invitee_missed_call_goes_on);
 	g_test_add_func("/registry/ring/cancel", test_cancel_while_ringing);
@@ -1415,6 +1565,9 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/registry/devices/ring-on-register", test_ring_on_register);
 	g_test_add_func("/registry/reinvite", test_reinvite);
 	g_test_add_func("/registry/limits", test_limits);
+	g_test_add_func("/registry/limits/invitations-rate", test_invitations_rate);
+	g_test_add_func("/registry/limits/rate-survives-reconnect", test_rate_survives_reconnect);
+	g_test_add_func("/registry/limits/devices", test_devices_limit);
 	g_test_add_func("/registry/user-busy", test_user_busy);
 	g_test_add_func("/registry/refusals-change-nothing", test_refusals);
 	g_test_add_func("/registry/media-flags", test_media_flags);

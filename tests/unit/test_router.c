@@ -554,6 +554,132 @@ static void test_register_jwt(void) {
 	teardown();
 }
 
+/* A handle whose token has expired is refused every new request until it registers again;
+ * its place in calls goes on. */
+static void test_token_expiry(void) {
+	options o = { CALLS_AUTH_JWT, SECRET, &full_media, FALSE };
+	setup_with(&o);
+	/* alice's token expires 25 s ago: still accepted (30 s of leeway), for 5 more seconds */
+	char *grants = g_strdup_printf("{\"sub\": \"alice\", \"exp\": %" G_GINT64_FORMAT "}", T0_SEC - 25);
+	char *token = make_token(SECRET, grants);
+	json_decref(sok(&HA, 200, "{'request': 'register', 'token': '%s'}", token));
+	g_assert_cmpint(HA.dev->token_expires, ==, T0_SEC - 25);
+	json_decref(sok(&HA2, 200, "{'request': 'register', 'token': '%s', 'events': false}", token));
+	g_free(token);
+	g_free(grants);
+	token = make_token(SECRET, "{\"sub\": \"bob\"}");   /* no exp: never expires */
+	json_decref(sok(&HB, 200, "{'request': 'register', 'token': '%s'}", token));
+	g_assert_cmpint(HB.dev->token_expires, ==, 0);
+	g_free(token);
+	cid c = create(&HA, "bob", "VIDEO", NULL);
+	json_decref(sok(&HB, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", c.s));
+	aok(&HA, "t-pub", OFFER, "{'event': 'WEBRTC_OFFER', 'data': {'callId': '%s'}}", c.s);
+	aok(&HA2, "t-sub", NULL, "{'event': 'CALL_SUBSCRIBE', 'data': {'callId': '%s'}}", c.s);
+	json_decref(sok(&HA, 200, "{'request': 'GET /calls/active'}"));
+
+	test_env_advance(E, 5000);   /* T0 + 5: exp + 30 s */
+	/* every request but register: UNAUTHORIZED, nothing changes (serr/aerr check it) */
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "token expired: register again", "{'request': 'GET /calls/active'}");
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "token expired: register again", "{'request': 'GET /calls/%s'}", c.s);
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "2025-12-31T23:59:35.000Z", "{'request': 'PATCH /calls/%s/media', 'body': {'isMuted': true}}", c.s);
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "token expired: register again", "{'request': 'POST /calls', 'body': {'participantIds': ['carol'], 'type': 'AUDIO'}}");
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "token expired: register again", "{'request': 'not a route'}");
+	json_t *data = aerr(&HA, "t-end", NULL, CALLS_ERR_UNAUTHORIZED, "token expired: register again",
+		"{'event': 'CALL_END', 'data': {'callId': '%s', 'forEveryone': true}}", c.s);
+	test_assert_json_str(data, "callId", c.s);
+	aerr(&HA, "t-pub2", OFFER, CALLS_ERR_UNAUTHORIZED, "token expired", "{'event': 'WEBRTC_OFFER', 'data': {'callId': '%s'}}", c.s);
+	aerr(&HA2, "t-sub2", NULL, CALLS_ERR_UNAUTHORIZED, "token expired", "{'event': 'CALL_SUBSCRIBE', 'data': {'callId': '%s'}}", c.s);
+	aerr(&HA2, "t-ans", ANSWER, CALLS_ERR_UNAUTHORIZED, "token expired", "{'event': 'WEBRTC_ANSWER', 'data': {'callId': '%s'}}", c.s);
+	g_assert_cmpuint(FM.publish, ==, 1);
+	g_assert_cmpuint(FM.subscribe, ==, 1);
+	g_assert_cmpuint(FM.subscriber_answer, ==, 0);
+	/* alice is still in the call, on her handle; events still reach her; bob is not affected */
+	calls_call *call = calls_registry_find(R, c.s);
+	g_assert_nonnull(call);
+	g_assert_cmpint(calls_call_participant(call, "alice")->status, ==, CALLS_PSTATUS_JOINED);
+	g_assert_true(calls_call_participant(call, "alice")->device == HA.dev);
+	json_decref(sok(&HB, 200, "{'request': 'PATCH /calls/%s/media', 'body': {'isMuted': true}}", c.s));
+	g_assert_nonnull(test_env_last(E, &HA, "CALL_PARTICIPANT_MEDIA_CHANGED"));
+	json_decref(sok(&HB, 200, "{'request': 'GET /calls/active'}"));
+
+	/* the expired token itself is refused at register; a fresh one renews the handle */
+	grants = g_strdup_printf("{\"sub\": \"alice\", \"exp\": %" G_GINT64_FORMAT "}", T0_SEC - 25);
+	token = make_token(SECRET, grants);
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "the token expired at", "{'request': 'register', 'token': '%s'}", token);
+	g_free(token);
+	g_free(grants);
+	calls_device *dev = HA.dev;
+	grants = g_strdup_printf("{\"sub\": \"alice\", \"exp\": %" G_GINT64_FORMAT "}", T0_SEC + 3600);
+	token = make_token(SECRET, grants);
+	json_decref(sok(&HA, 200, "{'request': 'register', 'token': '%s'}", token));
+	g_assert_true(HA.dev == dev);
+	g_assert_cmpint(HA.dev->token_expires, ==, T0_SEC + 3600);
+	g_free(token);
+	g_free(grants);
+	json_t *b = sok(&HA, 200, "{'request': 'GET /calls/active'}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 1);
+	json_decref(b);
+	aok(&HA, "t-pub3", OFFER, "{'event': 'WEBRTC_OFFER', 'data': {'callId': '%s'}}", c.s);
+	g_assert_cmpuint(FM.publish, ==, 2);
+	/* the other handle still needs its own registration */
+	serr(&HA2, CALLS_ERR_UNAUTHORIZED, "token expired", "{'request': 'GET /calls/active'}");
+	/* a token without exp never expires */
+	token = make_token(SECRET, "{\"sub\": \"alice\"}");
+	json_decref(sok(&HA2, 200, "{'request': 'register', 'token': '%s', 'events': false}", token));
+	g_free(token);
+	g_assert_cmpint(HA2.dev->token_expires, ==, 0);
+	aok(&HA, "t-end", NULL, "{'event': 'CALL_END', 'data': {'callId': '%s', 'forEveryone': true}}", c.s);
+	test_env_advance(E, 24 * 3600 * 1000);
+	json_decref(sok(&HA2, 200, "{'request': 'GET /calls/active'}"));
+	json_decref(sok(&HB, 200, "{'request': 'GET /calls/active'}"));
+	teardown();
+}
+
+/* Open mode with a key: tokens only, and they expire like in JWT mode. */
+static void test_open_mode_with_key(void) {
+	options o = { CALLS_AUTH_OPEN, SECRET, &full_media, FALSE };
+	setup_with(&o);
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "a token is required", "{'request': 'register', 'userId': 'alice'}");
+	g_assert_null(HA.dev);
+	char *grants = g_strdup_printf("{\"sub\": \"alice\", \"exp\": %" G_GINT64_FORMAT "}", T0_SEC + 10);
+	char *token = make_token(SECRET, grants);
+	json_decref(sok(&HA, 200, "{'request': 'register', 'token': '%s'}", token));
+	g_free(token);
+	g_free(grants);
+	/* and the userId form is not a way around it on a registered handle either */
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "a token is required", "{'request': 'register', 'userId': 'alice'}");
+	json_decref(sok(&HA, 200, "{'request': 'GET /calls/active'}"));
+	test_env_advance(E, (10 + CALLS_AUTH_LEEWAY_SEC) * 1000);
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "token expired: register again", "{'request': 'GET /calls/active'}");
+	teardown();
+
+	/* open mode without a key: the userId form, which never expires */
+	setup();
+	reg_open(&HA, "alice");
+	g_assert_cmpint(HA.dev->token_expires, ==, 0);
+	test_env_advance(E, 365LL * 24 * 3600 * 1000);
+	json_decref(sok(&HA, 200, "{'request': 'GET /calls/active'}"));
+	teardown();
+}
+
+/* jwt_audience and jwt_issuer, at register. */
+static void test_register_claims(void) {
+	options o = { CALLS_AUTH_JWT, SECRET, &full_media, FALSE };
+	setup_with(&o);
+	calls_auth_require_claims(AUTH, "calls", "https://id.example.org");
+	char *token = make_token(SECRET, "{\"sub\": \"alice\", \"aud\": \"chat\", \"iss\": \"https://id.example.org\"}");
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "claim 'aud' is \"chat\"", "{'request': 'register', 'token': '%s'}", token);
+	g_free(token);
+	token = make_token(SECRET, "{\"sub\": \"alice\", \"aud\": [\"chat\", \"calls\"], \"iss\": \"https://evil.example.org\"}");
+	serr(&HA, CALLS_ERR_UNAUTHORIZED, "claim 'iss' is \"https://evil.example.org\"", "{'request': 'register', 'token': '%s'}", token);
+	g_free(token);
+	token = make_token(SECRET, "{\"sub\": \"alice\", \"aud\": [\"chat\", \"calls\"], \"iss\": \"https://id.example.org\"}");
+	json_decref(sok(&HA, 200, "{'request': 'register', 'token': '%s'}", token));
+	g_free(token);
+	g_assert_nonnull(HA.dev);
+	teardown();
+}
+
 /* ---- Finding the call ------------------------------------------------------------------------- */
 
 static void test_call_lookup(void) {
@@ -606,13 +732,16 @@ static void test_call_lookup(void) {
 	serr(&HB, CALLS_ERR_INVALID_STATE, "is over (MISSED)", "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", c.s);
 	serr(&HA, CALLS_ERR_INVALID_STATE, "is over", "{'request': 'POST /calls/%s/end'}", c.s);
 	serr(&HA, CALLS_ERR_INVALID_STATE, "is over", "{'request': 'PATCH /calls/%s/media', 'body': {'isMuted': true}}", c.s);
-	/* its participants list reads like GET /calls/:callId does: from the history */
-	b = sok(&HA, 200, "{'request': 'GET /calls/%s/participants'}", c.s);
+	/* its participants, like GET /calls/:callId: from the history, to its participants only */
+	b = sok(&HB, 200, "{'request': 'GET /calls/%s/participants'}", c.s);
 	test_assert_keys(b, "participants");
-	test_assert_json_str(b, "participants.0.userId", "alice");
+	json_t *whole = call_of(c.s);
+	g_assert_true(json_equal(json_object_get(b, "participants"), json_object_get(whole, "participants")));
 	test_assert_json_str(b, "participants.1.status", "MISSED");
+	json_decref(whole);
 	json_decref(b);
 	serr(&HX, CALLS_ERR_FORBIDDEN, "you are not a participant of call", "{'request': 'GET /calls/%s/participants'}", c.s);
+	serr(&HA, CALLS_ERR_CALL_NOT_FOUND, "there is no call " NOCALL, "{'request': 'GET /calls/" NOCALL "/participants'}");
 	data = aerr(&HB, "t-over", NULL, CALLS_ERR_INVALID_STATE, "is over", "{'event': 'CALL_ANSWER', 'data': {'callId': '%s'}}", c.s);
 	test_assert_json_str(data, "callId", c.s);
 	/* to others it does not exist */
@@ -798,6 +927,145 @@ static void test_active(void) {
 	json_decref(b);
 	serr(&HA, CALLS_ERR_INVALID_REQUEST, "query.limit", "{'request': 'GET /calls/active', 'query': {'limit': 101}}");
 	serr(&HA, CALLS_ERR_INVALID_REQUEST, "query.page", "{'request': 'GET /calls/active', 'query': {'page': 0}}");
+	/* the query string of the path and `query` together; a parameter given differently in both is refused */
+	b = sok(&HA, 200, "{'request': 'GET /calls/active?page=2', 'query': {'limit': 3}}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "page")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(b, "limit")), ==, 3);
+	test_assert_json_str(b, "calls.0.id", c1.s);
+	json_decref(b);
+	serr(&HA, CALLS_ERR_INVALID_REQUEST, "different values", "{'request': 'GET /calls/active?page=2', 'query': {'page': 1}}");
+	serr(&HA, CALLS_ERR_INVALID_REQUEST, "bad percent-encoding", "{'request': 'GET /calls/active?page=%%2'}");
+
+	/* only the calls the user is still in: not those declined, left, or busy for */
+	json_decref(sok(&HA, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': false}}", c1.s));  /* declined */
+	g_assert_null(calls_registry_find(R, c1.s));   /* c1 is over (bob called only alice) */
+	b = sok(&HA, 200, "{'request': 'GET /calls/active'}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 3);
+	json_decref(b);
+	b = sok(&HB, 200, "{'request': 'GET /calls/active'}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 0);   /* bob's call ended DECLINED */
+	json_decref(b);
+	teardown();
+
+	/* a group call: dave declines, carol leaves, erin is busy; alice and bob go on */
+	setup();
+	reg_open(&HA, "alice");
+	reg_open(&HB, "bob");
+	reg_open(&HC, "carol");
+	reg_open(&HD, "dave");
+	reg_open(&HX, "erin");
+	cid other = create(&HX, "frank", "AUDIO", NULL);   /* erin is joined there */
+	cid g = create(&HA, "bob,carol,dave,erin", "VIDEO", NULL);
+	json_decref(sok(&HB, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", g.s));
+	json_decref(sok(&HC, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", g.s));
+	json_decref(sok(&HD, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': false}}", g.s));
+	json_decref(sok(&HC, 200, "{'request': 'POST /calls/%s/end'}", g.s));
+	handle *const out[] = { &HC, &HD };
+	for(guint i = 0; i < G_N_ELEMENTS(out); i++) {
+		b = sok(out[i], 200, "{'request': 'GET /calls/active'}");
+		g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 0);
+		g_assert_cmpuint(json_array_size(json_object_get(b, "calls")), ==, 0);
+		json_decref(b);
+	}
+	b = sok(&HX, 200, "{'request': 'GET /calls/active'}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 1);
+	test_assert_json_str(b, "calls.0.id", other.s);
+	json_decref(b);
+	b = sok(&HB, 200, "{'request': 'GET /calls/active'}");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "total")), ==, 1);
+	test_assert_json_str(b, "calls.0.id", g.s);
+	json_decref(b);
+	json_decref(sok(&HX, 200, "{'request': 'POST /calls/%s/end'}", other.s));
+	json_decref(sok(&HA, 200, "{'request': 'POST /calls/%s/end', 'body': {'forEveryone': true}}", g.s));
+	teardown();
+}
+
+/* Someone no longer in a live call reads nothing of it until it is over. */
+static void test_no_longer_in(void) {
+	setup();
+	reg_open(&HA, "alice");
+	reg_open(&HB, "bob");
+	reg_open(&HC, "carol");
+	reg_open(&HD, "dave");
+	reg_open(&HX, "erin");
+	json_decref(sok(&HB2, 200, "{'request': 'register', 'userId': 'bob', 'events': false}"));
+	cid other = create(&HX, "frank", "AUDIO", NULL);   /* erin is joined there: busy for alice */
+	test_env_clear(E);
+	cid g = create(&HA, "bob,carol,dave,erin", "VIDEO", NULL);
+	/* CALL_STARTED shows erin BUSY, like the route's answer */
+	test_delivery *started = test_env_last(E, &HA, "CALL_STARTED");
+	g_assert_nonnull(started);
+	test_assert_json_str(started->event, "data.call.participants.4.userId", "erin");
+	test_assert_json_str(started->event, "data.call.participants.4.status", "BUSY");
+	test_assert_json_str(started->event, "data.call.participants.1.status", "RINGING");
+	g_assert_nonnull(test_json_str(started->event, "data.call.participants.4.leftAt"));
+	json_decref(sok(&HB, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", g.s));
+	json_decref(sok(&HC, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", g.s));
+	json_decref(sok(&HD, 200, "{'request': 'POST /calls/%s/answer', 'body': {'accept': false}}", g.s));  /* declined */
+	json_decref(sok(&HB, 200, "{'request': 'POST /calls/%s/end'}", g.s));                                  /* left */
+	g_assert_nonnull(calls_registry_find(R, g.s));   /* alice and carol go on */
+
+	const struct {
+		handle *h;
+		const char *status;
+	} gone[] = { { &HB, "LEFT" }, { &HB2, "LEFT" }, { &HD, "DECLINED" }, { &HX, "BUSY" } };
+	for(guint i = 0; i < G_N_ELEMENTS(gone); i++) {
+		handle *h = gone[i].h;
+		char *needle = g_strdup_printf("you are no longer in call %s (your status is %s)", g.s, gone[i].status);
+		serr(h, CALLS_ERR_FORBIDDEN, needle, "{'request': 'GET /calls/%s'}", g.s);
+		serr(h, CALLS_ERR_FORBIDDEN, needle, "{'request': 'GET /calls/%s/participants'}", g.s);
+		serr(h, CALLS_ERR_FORBIDDEN, needle, "{'request': 'PATCH /calls/%s/media', 'body': {'isMuted': true}}", g.s);
+		serr(h, CALLS_ERR_FORBIDDEN, needle,
+			"{'request': 'POST /calls/%s/participants', 'body': {'participantIds': ['gina']}}", g.s);
+		serr(h, CALLS_ERR_FORBIDDEN, needle,
+			"{'request': 'POST /calls/signaling/configure', 'body': {'callId': '%s', 'substream': 0}}", g.s);
+		aerr(h, "t-gone", NULL, CALLS_ERR_FORBIDDEN, needle,
+			"{'event': 'CALL_PARTICIPANT_MEDIA_UPDATE', 'data': {'callId': '%s', 'isMuted': true}}", g.s);
+		aerr(h, "t-gone", OFFER, CALLS_ERR_FORBIDDEN, needle, "{'event': 'WEBRTC_OFFER', 'data': {'callId': '%s'}}", g.s);
+		aerr(h, "t-gone", NULL, CALLS_ERR_FORBIDDEN, needle, "{'event': 'CALL_SUBSCRIBE', 'data': {'callId': '%s'}}", g.s);
+		aerr(h, "t-gone", ANSWER, CALLS_ERR_FORBIDDEN, needle, "{'event': 'WEBRTC_ANSWER', 'data': {'callId': '%s'}}", g.s);
+		g_free(needle);
+	}
+	g_assert_cmpuint(FM.publish + FM.subscribe + FM.subscriber_answer + FM.configure + FM.stats, ==, 0);
+	/* changing their own status stays INVALID_STATE, with the status */
+	serr(&HD, CALLS_ERR_INVALID_STATE, "not ringing you (your status is DECLINED)",
+		"{'request': 'POST /calls/%s/answer', 'body': {'accept': true}}", g.s);
+	serr(&HB, CALLS_ERR_INVALID_STATE, "no longer in call", "{'request': 'POST /calls/%s/end'}", g.s);
+	/* those still in read it, with the stats */
+	json_t *b = sok(&HC, 200, "{'request': 'GET /calls/%s/participants'}", g.s);
+	test_assert_json_str(b, "participants.2.stats.of", "carol");
+	json_decref(b);
+	json_decref(sok(&HA, 200, "{'request': 'GET /calls/%s'}", g.s));
+
+	/* invited again, bob rings and reads it again; removed by the administrator, he is out again */
+	json_decref(sok(&HA, 200, "{'request': 'POST /calls/%s/participants', 'body': {'participantIds': ['bob']}}", g.s));
+	json_decref(sok(&HB, 200, "{'request': 'GET /calls/%s'}", g.s));
+	json_decref(sok(&HB, 200, "{'request': 'GET /calls/active'}"));
+	char *text = g_strdup_printf("{\"request\": \"remove_participant\", \"callId\": \"%s\", \"userId\": \"bob\"}", g.s);
+	json_t *request = test_json(text);
+	json_t *a = calls_router_admin(RT, request);
+	g_assert_cmpint(json_integer_value(json_object_get(a, "status")), ==, 200);
+	json_decref(a);
+	json_decref(request);
+	g_free(text);
+	g_assert_nonnull(calls_registry_find(R, g.s));
+	serr(&HB, CALLS_ERR_FORBIDDEN, "no longer in call", "{'request': 'GET /calls/%s'}", g.s);
+	serr(&HB, CALLS_ERR_FORBIDDEN, "no longer in call", "{'request': 'GET /calls/%s/participants'}", g.s);
+
+	/* once over, every participant reads it from the history, as before */
+	json_decref(sok(&HA, 200, "{'request': 'POST /calls/%s/end', 'body': {'forEveryone': true}}", g.s));
+	g_assert_null(calls_registry_find(R, g.s));
+	handle *const all[] = { &HA, &HB, &HC, &HD, &HX };
+	for(guint i = 0; i < G_N_ELEMENTS(all); i++) {
+		b = sok(all[i], 200, "{'request': 'GET /calls/%s'}", g.s);
+		test_assert_json_str(b, "call.status", "ENDED");
+		json_decref(b);
+		b = sok(all[i], 200, "{'request': 'GET /calls/%s/participants'}", g.s);
+		g_assert_cmpuint(json_array_size(json_object_get(b, "participants")), ==, 5);
+		test_assert_json_str(b, "participants.4.status", "BUSY");
+		json_decref(b);
+	}
+	json_decref(sok(&HX, 200, "{'request': 'POST /calls/%s/end'}", other.s));
 	teardown();
 }
 
@@ -1224,10 +1492,14 @@ int main(int argc, char *argv[]) {
 	g_test_add_func("/router/unregistered", test_unregistered);
 	g_test_add_func("/router/register/open", test_register_open);
 	g_test_add_func("/router/register/jwt", test_register_jwt);
+	g_test_add_func("/router/register/claims", test_register_claims);
+	g_test_add_func("/router/register/open-mode-with-key", test_open_mode_with_key);
+	g_test_add_func("/router/token-expiry", test_token_expiry);
 	g_test_add_func("/router/call-lookup", test_call_lookup);
 	g_test_add_func("/router/create-answer-end", test_create_answer_end);
 	g_test_add_func("/router/participants-and-media", test_participants_and_media);
 	g_test_add_func("/router/lists/active", test_active);
+	g_test_add_func("/router/no-longer-in", test_no_longer_in);
 	g_test_add_func("/router/lists/history", test_history);
 	g_test_add_func("/router/users-online", test_online);
 	g_test_add_func("/router/media", test_media_ops);

@@ -186,6 +186,28 @@ static void fake_ended(gpointer ctx, calls_call *call) {
 	((test_env *)ctx)->n_ended++;
 }
 
+static void fake_log(gpointer ctx, calls_log_level level, const char *call_id, const char *format, va_list args) {
+	char *text = g_strdup_vprintf(format, args);
+	g_ptr_array_add(((test_env *)ctx)->logs, call_id ? g_strdup_printf("%d [%s] %s", level, call_id, text) :
+		g_strdup_printf("%d %s", level, text));
+	g_free(text);
+}
+
+int test_env_log_find(test_env *t, guint from, ...) {
+	for(guint i = from; i < t->logs->len; i++) {
+		const char *line = g_ptr_array_index(t->logs, i);
+		gboolean all = TRUE;
+		va_list args;
+		va_start(args, from);
+		for(const char *needle = va_arg(args, const char *); needle != NULL && all; needle = va_arg(args, const char *))
+			all = (strstr(line, needle) != NULL);
+		va_end(args);
+		if(all)
+			return (int)i;
+	}
+	return -1;
+}
+
 test_env *test_env_new(gint64 now) {
 	test_env *t = g_new0(test_env, 1);
 	t->now = now;
@@ -204,6 +226,8 @@ test_env *test_env_new(gint64 now) {
 	t->env.participant_joined = fake_joined;
 	t->env.media_flags = fake_flags;
 	t->env.call_ended = fake_ended;
+	t->env.log = fake_log;
+	t->logs = g_ptr_array_new_with_free_func(g_free);
 	return t;
 }
 
@@ -212,6 +236,7 @@ void test_env_free(test_env *t) {
 	g_ptr_array_free(t->deliveries, TRUE);
 	g_hash_table_destroy(t->saved);
 	g_ptr_array_free(t->notified, TRUE);
+	g_ptr_array_free(t->logs, TRUE);
 	g_free(t);
 }
 

@@ -58,6 +58,7 @@ typedef struct test_env {
 	GPtrArray *notified;    /* copies of the events mirrored to event handlers */
 	calls_store *store;     /* if set, persist also saves there (live = not final) */
 	guint n_gone, n_joined, n_flags, n_ended;  /* media-layer hooks called */
+	GPtrArray *logs;        /* every env.log line, "<level> [<call id>] <text>" or "<level> <text>" */
 } test_env;
 
 test_env *test_env_new(gint64 now);
@@ -73,6 +74,9 @@ guint test_env_count(test_env *t, void *conn, const char *event);
 test_delivery *test_env_last(test_env *t, void *conn, const char *event);
 /* The last persisted JSON of a call (borrowed), or NULL. */
 json_t *test_env_saved(test_env *t, const char *call_id);
+/* The index of the first log line from `from` on containing every one of the
+ * NULL-terminated `needles`, or -1. */
+int test_env_log_find(test_env *t, guint from, ...) G_GNUC_NULL_TERMINATED;
 /* Every live call's last persisted JSON equals its current JSON. */
 void test_env_assert_persisted(test_env *t, calls_registry *reg);
 

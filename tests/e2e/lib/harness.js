@@ -32,8 +32,9 @@ const ARTIFACTS = path.join(REPO, 'tests', 'artifacts', 'e2e');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const ICE_INTERFACE = 'va';
 
-/* Chromium for WebRTC tests (see research/browser.md): fake devices and
- * permission prompts, nothing that talks to the outside world. */
+/* Chromium for WebRTC tests: fake camera and microphone, no permission
+ * prompts, nothing that talks to the outside world (no QUIC, background
+ * networking, component updates or sync). */
 const CHROMIUM_ARGS = [
 	'--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 	'--disable-background-networking', '--disable-component-update', '--disable-sync',

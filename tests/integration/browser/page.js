@@ -1,7 +1,7 @@
 /* janus.plugin.calls - a call participant inside headless Chromium, for the integration tests.
  *
  * Speaks the Janus WebSocket API directly (no janus.js) with the two handles of
- * CONTRACT.md §1: a publisher handle (call events, WEBRTC_OFFER) and a subscriber
+ * docs/media.md: a publisher handle (call events, WEBRTC_OFFER) and a subscriber
  * handle (CALL_SUBSCRIBE, answers every WEBRTC_OFFER_RECEIVED by itself). The
  * camera and microphone are Chromium's fake devices. participant.js calls the
  * functions of `window.api` and reads what they return; the page reports what

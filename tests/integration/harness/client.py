@@ -337,7 +337,7 @@ class AdminClient(_Connection):
         return reply["response"]
 
 
-# --- our plugin's contract (CONTRACT.md §2) -----------------------------------
+# --- our plugin's API (docs/api.md §2) -----------------------------------------
 
 async def register(handle: Handle, timeout=TIMEOUT, **fields) -> dict:
     """{"request": "register", token=... | userId=..., userName=..., avatar=...}."""

@@ -9,10 +9,16 @@ JanusServer writes everything Janus reads into its own work directory:
     <workdir>/data/        free for the plugins (e.g. the SQLite file); kept across restart()
     <workdir>/janus.log    Janus's log (-L); janus.stderr gets what Janus prints itself
 
+With data_tmpfs="8m", Janus runs in a mount namespace of its own (unshare) where
+<workdir>/data is a private tmpfs of that size: the tests can fill it, or mount
+something over it, with in_mount_ns() (nsenter) without touching the machine's
+mounts; data_file() reaches a file in it from outside (/proc/<pid>/root/...).
+That tmpfs lives as long as this Janus process: a restart starts an empty one.
+
 Janus gathers ICE candidates on interface `va` only (-E va): run inside the
-network namespace made by run.sh (see research/network.md). Janus never gathers
-on loopback, and without `va` it would fall back to the machine's real interfaces,
-so start() refuses to run when `va` is missing.
+network namespace made by run.sh (see tests/integration/README.md). Janus never
+gathers on loopback, and without `va` it would fall back to the machine's real
+interfaces, so start() refuses to run when `va` is missing.
 """
 
 import asyncio
@@ -88,10 +94,14 @@ class JanusServer:
     jcfg text or a {section: {key: value}} dict; the string '{data_dir}' in it is
     replaced by this server's data directory. `event_handlers` maps an event
     handler's short name ('sampleevh') to its config (text or dict); event
-    broadcasting is off unless some are given."""
+    broadcasting is off unless some are given. `stun`: (host, port) of a STUN server,
+    written as `nat: { stun_server, stun_port }` (Janus asks it once at start-up and
+    does not start when it gets no answer within 5 s; see harness/stun.py); none by
+    default."""
 
     def __init__(self, plugins=("calls",), configs=None, event_handlers=None,
-                 workdir=None, debug_level=4, session_timeout=60, extra_args=()):
+                 workdir=None, debug_level=4, session_timeout=60, extra_args=(), stun=None,
+                 data_tmpfs=None):
         short_names = [p.removeprefix("janus.plugin.") for p in plugins]
         self.plugins = {short: plugin_path(short) for short in short_names}
         self.configs = dict(configs or {})
@@ -99,6 +109,8 @@ class JanusServer:
         self.debug_level = debug_level
         self.session_timeout = session_timeout
         self.extra_args = list(extra_args)
+        self.stun = stun
+        self.data_tmpfs = data_tmpfs  # a tmpfs size ("8m"): see the module's docstring
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="janus-it-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -154,6 +166,8 @@ class JanusServer:
             "nat": {"ice_enforce_list": ICE_INTERFACE, "nice_debug": False},
             "events": {"broadcast": bool(self.event_handlers)},
         }
+        if self.stun:
+            core["nat"].update(stun_server=str(self.stun[0]), stun_port=int(self.stun[1]))
         ws = {
             "general": {"json": "plain", "ws": True, "ws_port": self.ws_port, "ws_ip": "127.0.0.1"},
             "admin": {"admin_ws": True, "admin_ws_port": self.admin_port, "admin_ws_ip": "127.0.0.1"},
@@ -182,6 +196,12 @@ class JanusServer:
         cmd = [*wrapper, JANUS_BIN, "-F", str(self.workdir / "conf"), "-P", str(self.workdir / "plugins"),
                "-E", ICE_INTERFACE, "-r", self.rtp_port_range, "-L", str(self.log_path),
                "-N", "-o", "-D", "-d", str(self.debug_level), *self.extra_args]
+        if self.data_tmpfs:
+            # unshare and sh exec into Janus: self.proc.pid is Janus, in its own mount namespace
+            mount = ('mount -t tmpfs -o size="$1",mode=0700 calls-data "$2" || exit 97; '
+                     'shift 2; exec "$@"')
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
+                   str(self.data_tmpfs), str(self.data_dir), *cmd]
         self.starts += 1
         with open(self.log_path, "a") as log:
             log.write(f"\n===== harness: start #{self.starts}: {' '.join(cmd)}\n")
@@ -258,6 +278,105 @@ class JanusServer:
                 with open(self.log_path, "a") as log:
                     log.write(f"\n===== harness: no exit {timeout} s after SIGTERM, SIGKILL sent\n")
         return self.proc.returncode
+
+    def kill(self, sig=signal.SIGKILL):
+        """Kill Janus at once with `sig` (a crash: `kill -9`), without waiting for it to
+        end cleanly; the test does not count it as Janus dying on its own. Returns the
+        exit code (-sig). Safe to call from an asyncio callback: the wait after SIGKILL
+        is short."""
+        if self.proc is None:
+            return None
+        self._stop_requested = True
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait()
+            with open(self.log_path, "a") as log:
+                log.write(f"\n===== harness: killed with signal {int(sig)}\n")
+        return self.proc.returncode
+
+    def rss_kib(self) -> int:
+        """Janus's resident memory now (VmRSS of /proc/<pid>/status), in KiB."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS in /proc/<pid>/status")
+
+    def data_file(self, name: str) -> Path:
+        """The path, from the test's side, of file `name` in Janus's data dir: through
+        /proc/<pid>/root when the data dir is Janus's private tmpfs (data_tmpfs).
+        Fine for os.stat and open(); not for SQLite, which resolves the /proc/<pid>/root
+        link to "/" and so opens the file of that name outside the tmpfs: run a
+        SQLite reader in the namespace instead (in_mount_ns, popen_in_mount_ns)."""
+        if self.data_tmpfs:
+            if not self.running():
+                raise RuntimeError("the private tmpfs went away with Janus")
+            return Path(f"/proc/{self.proc.pid}/root") / self.data_dir.relative_to("/") / name
+        return self.data_dir / name
+
+    def in_mount_ns(self, *cmd, check=True, timeout=30) -> subprocess.CompletedProcess:
+        """Run `cmd` in Janus's mount namespace (nsenter), e.g. to mount something over
+        the data dir or fill its tmpfs; output captured as text. `check`: fail on a
+        non-zero exit, showing its output."""
+        if not self.running():
+            raise RuntimeError("Janus is not running")
+        done = subprocess.run(["nsenter", "--target", str(self.proc.pid), "--mount", "--", *cmd],
+                              capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} in Janus's mount namespace: exit {done.returncode}\n"
+                               f"{done.stdout}{done.stderr}")
+        return done
+
+    def popen_in_mount_ns(self, *cmd, **popen_args) -> subprocess.Popen:
+        """Start `cmd` in Janus's mount namespace (nsenter) and return it running, e.g. a
+        process that holds a lock on the history until told to let go."""
+        if not self.running():
+            raise RuntimeError("Janus is not running")
+        return subprocess.Popen(["nsenter", "--target", str(self.proc.pid), "--mount", "--", *cmd],
+                                **popen_args)
+
+    def fail_syscall(self, syscall="pwrite64", error="EROFS", timeout=10.0) -> subprocess.Popen:
+        """From now on every `syscall` of Janus (all its threads) fails with `error`:
+        strace attaches and injects the error (the kernel's answer to a write on a file
+        system that went read-only under an open file). Stop it with
+        stop_failing(proc). Every thread is traced while it runs, which slows Janus."""
+        if not self.running():
+            raise RuntimeError("Janus is not running")
+        proc = subprocess.Popen(["strace", "-qq", "-f", "-p", str(self.proc.pid), "-o", "/dev/null",
+                                 "-e", f"trace={syscall}", "-e", f"inject={syscall}:error={error}"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while not self._all_traced():
+            if proc.poll() is not None:
+                raise RuntimeError(f"strace exited with {proc.returncode}: {proc.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                self.stop_failing(proc)
+                raise TimeoutError(f"strace did not attach to every thread of Janus within {timeout} s")
+            time.sleep(0.05)
+        return proc
+
+    def _all_traced(self) -> bool:
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        for task in tasks.iterdir():
+            try:
+                status = (task / "status").read_text()
+            except FileNotFoundError:  # a thread that just ended
+                continue
+            tracer = next(line.split()[1] for line in status.splitlines() if line.startswith("TracerPid:"))
+            if tracer == "0":
+                return False
+        return True
+
+    @staticmethod
+    def stop_failing(proc: subprocess.Popen):
+        """Detach strace (see fail_syscall): the syscalls work again."""
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def restart(self, timeout: float = 15.0):
         """Stop and start again with the same config, ports and data directory."""
