@@ -411,7 +411,7 @@ static void send_offer(calls_sfu *sfu, calls_peer *sub) {
 	}
 	guint n = sub->mlines->len;
 	calls_sdp_mline *lines = g_new0(calls_sdp_mline, n);
-	char **tracks = g_new0(char *, n + 1);
+	char **tracks = g_new0(char *, n);   /* NULL where the m-line is inactive */
 	json_t *streams = json_array();
 	guint n_active = 0;
 	for(guint i = 0; i < n; i++) {
@@ -434,7 +434,9 @@ static void send_offer(calls_sfu *sfu, calls_peer *sub) {
 		sub->sdp_session = (guint64)g_get_real_time();
 	char *sdp = calls_sdp_offer_subscriber(lines, n, &sub->room->codecs, sub->sdp_session, ++sub->sdp_version);
 	g_free(lines);
-	g_strfreev(tracks);
+	for(guint i = 0; i < n; i++)
+		g_free(tracks[i]);
+	g_free(tracks);
 	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", sdp);
 	g_free(sdp);
 	if(sub->restart_pending)
