@@ -537,6 +537,8 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 	calls_sdp_stream descs[CALLS_SDP_MAX_MLINES];
 	guint n = 0;
 	const char *offer = json_string_value(json_object_get(jsep, "sdp"));
+	if(!calls_sdp_check_simulcast(jsep, err))
+		return FALSE;
 	char *answer = calls_sdp_answer_publisher(offer, call->type == CALLS_TYPE_VIDEO, sfu->videocodecs,
 		&room->codecs, &peer->sdp_session, &peer->sdp_version, descs, &n, err);
 	if(answer == NULL)
