@@ -294,32 +294,34 @@ bad:
 	return FALSE;
 }
 
-/* a=fmtp:<pt> <key>=<value>;...: the profiles copied to subscribers */
+/* a=fmtp:<pt> <key>=<value>;...: the profiles copied to subscribers. Every
+ * place that a reader looking for "profile-level-id=" or "profile-id=" could
+ * take for one is checked (spaces around '=' included, and inside other names). */
 static gboolean read_fmtp(scan_state *st, const char *v, size_t n) {
-	char show[32], key[24];
+	static const char *const names[] = { "profile-level-id", "profile-id" };
+	char show[32];
 	size_t pt = span_until(v, n, " ");
-	size_t i = pt < n ? pt + 1 : n;
-	while(i < n) {
-		size_t len = span_until(v + i, n - i, ";");
-		const char *p = v + i;
-		i += len + 1;
-		while(len > 0 && (p[0] == ' ' || p[0] == '\t')) {
-			p++;
-			len--;
-		}
-		while(len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		size_t k = span_until(p, len, "=");
-		if(k >= len || k >= sizeof(key))
-			continue;
-		memcpy(key, p, k);
-		key[k] = '\0';
-		if(!calls_sdp_profile_ok(key, p + k + 1, len - k - 1)) {
-			gboolean h264 = g_ascii_strcasecmp(key, "profile-level-id") == 0;
-			calls_error_set(st->err, CALLS_ERR_INVALID_REQUEST, "m-line %u: a=fmtp %s \"%s\" is not %s",
-				st->out->n_mlines - 1, h264 ? "profile-level-id" : "profile-id", shown(p + k + 1, len - k - 1, show),
-				h264 ? "6 hex digits" : "1 or 2 digits");
-			return FALSE;
+	for(size_t i = pt; i < n; i++) {
+		for(guint k = 0; k < G_N_ELEMENTS(names); k++) {
+			size_t nl = strlen(names[k]);
+			if(n - i < nl || g_ascii_strncasecmp(v + i, names[k], nl) != 0)
+				continue;
+			size_t j = i + nl;
+			while(j < n && (v[j] == ' ' || v[j] == '\t'))
+				j++;
+			if(j >= n || v[j] != '=')
+				continue;
+			j++;
+			while(j < n && (v[j] == ' ' || v[j] == '\t'))
+				j++;
+			size_t end = j + span_until(v + j, n - j, ";");
+			while(end > j && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+				end--;
+			if(!calls_sdp_profile_ok(names[k], v + j, end - j)) {
+				calls_error_set(st->err, CALLS_ERR_INVALID_REQUEST, "m-line %u: a=fmtp %s \"%s\" is not %s",
+					st->out->n_mlines - 1, names[k], shown(v + j, end - j, show), k == 0 ? "6 hex digits" : "1 or 2 digits");
+				return FALSE;
+			}
 		}
 	}
 	return TRUE;

@@ -89,7 +89,7 @@ static calls_slot *slot_new(calls_session *sub, calls_stream *source, int mindex
 	slot->substream = -1;
 	janus_rtp_switching_context_reset(&slot->rtp);
 	janus_rtp_simulcasting_context_reset(&slot->sim);
-	janus_vp8_simulcast_context_reset(&slot->vp8);
+	calls_vp8_rewrite_reset(&slot->vp8);
 	slot->sim.rid_ext_id = source->rid_ext_id;
 	slot->sim.substream_target = slot->max_substream;
 	slot->sim.templayer_target = slot->max_temporal;
