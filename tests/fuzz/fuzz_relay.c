@@ -174,7 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		if(len > size - pos)
 			len = size - pos;
 		/* a private copy of exactly `len` bytes, so that ASan sees any read past it */
-		uint8_t *buf = g_memdup2(data + pos, len ? len : 1);
+		uint8_t *buf = g_malloc(len ? len : 1);
+		memcpy(buf, data + pos, len);
 		pos += len;
 		gboolean switched = (op & 0x40) != 0;
 		switch((op >> 3) % 4) {

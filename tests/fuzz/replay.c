@@ -59,7 +59,8 @@ int main(int argc, char **argv) {
 			continue;
 		}
 		/* exactly `len` bytes, as libFuzzer gives them (a sanitizer sees any read past the end) */
-		uint8_t *input = g_memdup2(data, len ? len : 1);
+		uint8_t *input = g_malloc(len ? len : 1);
+		memcpy(input, data, len);
 		g_free(data);
 		LLVMFuzzerTestOneInput(input, len);
 		g_free(input);
