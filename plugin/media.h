@@ -34,6 +34,7 @@
 #include "plugin.h"
 #include "sdp.h"
 #include "layers.h"
+#include "rtpwire.h"
 
 typedef struct calls_room calls_room;
 
@@ -89,7 +90,7 @@ typedef struct calls_slot {
 	/* Relay state: the source publisher's ICE thread only */
 	janus_rtp_switching_context rtp;
 	janus_rtp_simulcasting_context sim;
-	janus_vp8_simulcast_context vp8;
+	calls_vp8_rewrite vp8;           /* picture ids across layer switches (rtpwire.c) */
 	calls_counters out;
 	int substream;                  /* layer being forwarded, for stats (__atomic access) */
 } calls_slot;

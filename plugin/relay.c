@@ -9,6 +9,14 @@
  * one continuous stream, and hand the copy to the core. No allocation, no
  * JSON, no lock held while relaying, no logging above debug level.
  *
+ * What comes from the network is read by our own checked parsers (rtpwire.c:
+ * the RTP header and its extensions, the rid, RTCP compounds, the VP8
+ * descriptor and its rewriting across layer switches); a packet they refuse
+ * is dropped. Janus's simulcasting context still picks the layer and spots key
+ * frames, and Janus's switching context rewrites sequence numbers and
+ * timestamps: the simulcasting context updates that same context when it
+ * drops packets.
+ *
  * Subscriber RTCP: PLI/FIR become key-frame requests to the source stream;
  * REMB, slow_link and the quiet periods between them drive the layer cap of
  * each simulcast video slot (the policy is layers.c), the REMB's budget shared
@@ -22,12 +30,12 @@
 #include <arpa/inet.h>
 
 #include <debug.h>
-#include <rtcp.h>
 #include <rtp.h>
 #include <utils.h>
 
 #include "sfu.h"
 #include "media.h"
+#include "rtpwire.h"
 
 #define RELAY_BUFSIZE 1600                    /* larger packets are not relayed */
 #define STARVED_US G_USEC_PER_SEC             /* no packet relayed for so long: ask for a key frame */
@@ -47,21 +55,21 @@ static void count(calls_counters *c, guint len, gint64 now) {
 }
 
 /* Which simulcast layer a packet belongs to, learning SSRCs from rids; 0 without simulcast. */
-static int layer_of(calls_stream *s, char *buf, int len, uint32_t ssrc) {
+static int layer_of(calls_stream *s, const uint8_t *buf, const calls_rtp_view *v) {
 	if(!s->simulcast)
 		return 0;
 	for(int i = 0; i < CALLS_LAYERS; i++) {
-		if(s->ssrcs[i] == ssrc)
+		if(s->ssrcs[i] == v->ssrc)
 			return i;
 	}
 	if(s->rid_ext_id <= 0)
 		return -1;
-	char rid[32];
-	if(janus_rtp_header_extension_parse_rid(buf, len, s->rid_ext_id, rid, sizeof(rid)) != 0)
+	char rid[CALLS_RID_MAX + 1];
+	if(!calls_rtp_rid(buf, v, s->rid_ext_id, rid, sizeof(rid)))
 		return -1;
 	for(int i = 0; i < CALLS_LAYERS; i++) {
 		if(s->rids[i] != NULL && strcmp(s->rids[i], rid) == 0 && s->ssrcs[i] == 0) {
-			s->ssrcs[i] = ssrc;
+			s->ssrcs[i] = v->ssrc;
 			return i;
 		}
 	}
@@ -89,7 +97,7 @@ static void track_loss(calls_stream *s, guint16 seq) {
 	__atomic_store_n(&s->lost, lost, __ATOMIC_RELAXED);
 }
 
-static void relay_to(calls_slot *slot, calls_stream *stream, const janus_plugin_rtp *in,
+static void relay_to(calls_slot *slot, calls_stream *stream, const janus_plugin_rtp *in, const calls_rtp_view *v,
 		janus_plugin_rtp *out, gint64 now) {
 	calls_session *sub = slot->sub;
 	if(!g_atomic_int_get(&slot->ready) || g_atomic_int_get(&sub->destroyed) || !g_atomic_int_get(&sub->media_up))
@@ -111,12 +119,10 @@ static void relay_to(calls_slot *slot, calls_stream *stream, const janus_plugin_
 		if(!relay)
 			return;
 		janus_rtp_header_update(header, &slot->rtp, TRUE, 0);
-		if(stream->vcodec == JANUS_VIDEOCODEC_VP8) {
-			int plen = 0;
-			char *payload = janus_rtp_payload(buf, len, &plen);
-			if(payload != NULL)
-				janus_vp8_simulcast_descriptor_update(payload, plen, &slot->vp8, slot->sim.changed_substream);
-		}
+		/* The header keeps its length: the payload is where the parser found it */
+		if(stream->vcodec == JANUS_VIDEOCODEC_VP8 && v->payload_len > 0)
+			calls_vp8_rewrite_apply(&slot->vp8, (uint8_t *)buf + v->payload_offset, v->payload_len,
+				slot->sim.changed_substream);
 		__atomic_store_n(&slot->substream, slot->sim.substream, __ATOMIC_RELAXED);
 	} else {
 		janus_rtp_header_update(header, &slot->rtp, stream->video, 0);
@@ -133,6 +139,9 @@ void calls_sfu_incoming_rtp(calls_sfu *sfu, calls_session *s, janus_plugin_rtp *
 	calls_peer *peer = g_atomic_pointer_get(&s->peer);
 	if(peer == NULL || peer->role != CALLS_PEER_PUBLISHER || packet->buffer == NULL || packet->length < 12)
 		return;
+	calls_rtp_view v;
+	if(!calls_rtp_parse((const uint8_t *)packet->buffer, (size_t)packet->length, &v))
+		return;
 	calls_table *t = calls_table_take(peer);
 	if(t == NULL)
 		return;
@@ -144,13 +153,12 @@ void calls_sfu_incoming_rtp(calls_sfu *sfu, calls_session *s, janus_plugin_rtp *
 		calls_sfu_report_media(s, t);
 	gint64 now = janus_get_monotonic_time();
 	__atomic_store_n(&peer->last_rtp, now, __ATOMIC_RELAXED);
-	janus_rtp_header *header = (janus_rtp_header *)packet->buffer;
-	int layer = layer_of(stream, packet->buffer, packet->length, ntohl(header->ssrc));
+	int layer = layer_of(stream, (const uint8_t *)packet->buffer, &v);
 	count(&stream->in, packet->length, now);
 	if(layer >= 0)
 		count(&stream->layer[layer], packet->length, now);
 	if(layer == 0)
-		track_loss(stream, ntohs(header->seq_number));
+		track_loss(stream, v.seq);
 	if(g_atomic_int_get(&stream->keyframe_wanted) &&
 			now - stream->last_pli >= (gint64)calls_sfu_pli_interval_ms() * 1000) {
 		g_atomic_int_set(&stream->keyframe_wanted, 0);
@@ -162,7 +170,7 @@ void calls_sfu_incoming_rtp(calls_sfu *sfu, calls_session *s, janus_plugin_rtp *
 	calls_fanout *fanout = &t->fanouts[mindex];
 	janus_plugin_rtp out = { .mindex = -1, .video = stream->video, .extensions = packet->extensions };
 	for(guint i = 0; i < fanout->len; i++)
-		relay_to(fanout->slots[i], stream, packet, &out, now);
+		relay_to(fanout->slots[i], stream, packet, &v, &out, now);
 done:
 	calls_table_release(t);
 }
@@ -198,20 +206,20 @@ static void apply_remb(calls_table *t, guint32 bitrate, gint64 now) {
 
 void calls_sfu_incoming_rtcp(calls_sfu *sfu, calls_session *s, janus_plugin_rtcp *packet) {
 	calls_peer *peer = g_atomic_pointer_get(&s->peer);
-	if(peer == NULL || peer->role != CALLS_PEER_SUBSCRIBER || packet->buffer == NULL)
+	if(peer == NULL || peer->role != CALLS_PEER_SUBSCRIBER || packet->buffer == NULL || packet->length <= 0)
 		return;
+	calls_rtcp_summary rtcp;
+	calls_rtcp_scan((const uint8_t *)packet->buffer, (size_t)packet->length, &rtcp);
 	calls_table *t = calls_table_take(peer);
 	if(t == NULL)
 		return;
 	int mindex = packet->mindex;
 	calls_slot *slot = (mindex >= 0 && (guint)mindex < t->n) ? t->slots[mindex] : NULL;
-	if(slot != NULL && slot->video &&
-			(janus_rtcp_has_pli(packet->buffer, packet->length) || janus_rtcp_has_fir(packet->buffer, packet->length)))
+	if(slot != NULL && slot->video && (rtcp.pli || rtcp.fir))
 		calls_stream_want_keyframe(slot->source);
 	gint64 now = janus_get_monotonic_time();
-	guint32 remb = janus_rtcp_get_remb(packet->buffer, packet->length);
-	if(remb > 0)
-		apply_remb(t, remb, now);
+	if(rtcp.remb > 0)
+		apply_remb(t, rtcp.remb, now);
 	/* Quiet for long enough (no REMB or slow link said otherwise): one layer up */
 	if(slot != NULL && slot->source->simulcast && calls_link_quiet(&slot->link, now))
 		g_atomic_int_set(&slot->link_cap, slot->link.cap);

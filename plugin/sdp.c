@@ -22,6 +22,7 @@
 #include <rtp.h>
 
 #include "sdp.h"
+#include "sdpcheck.h"
 
 int calls_sdp_video_pt(janus_videocodec vcodec) {
 	switch(vcodec) {
@@ -60,8 +61,14 @@ static void choose_video_codec(janus_sdp *offer, int index, char *const *prefs, 
 			continue;
 		codecs->vcodec = vc;
 		if(has_profile(vc)) {
+			/* The profile goes into every subscriber's offer: only a well-formed one
+			 * (the offer was checked already; this is what Janus made of it) */
 			const char *fmtp = janus_sdp_get_fmtp(offer, index, pt);
-			codecs->vprofile = fmtp ? janus_sdp_get_video_profile(vc, fmtp) : NULL;
+			char *profile = fmtp ? janus_sdp_get_video_profile(vc, fmtp) : NULL;
+			if(profile != NULL && !calls_sdp_profile_ok(vc == JANUS_VIDEOCODEC_H264 ? "profile-level-id" : "profile-id",
+					profile, strlen(profile)))
+				g_clear_pointer(&profile, g_free);
+			codecs->vprofile = profile;
 		}
 		return;
 	}
@@ -76,18 +83,47 @@ static void refuse(janus_sdp *offer, janus_sdp *answer, janus_sdp_mline *m, call
 	g_strlcpy(s->why, why, sizeof(s->why));
 }
 
+gboolean calls_sdp_check_simulcast(json_t *jsep, calls_error *err) {
+	json_t *list = json_object_get(jsep, "simulcast");
+	for(size_t i = 0; i < json_array_size(list); i++) {
+		json_t *item = json_array_get(list, i);
+		json_t *rids = json_object_get(item, "rids");
+		json_int_t mindex = json_integer_value(json_object_get(item, "mindex"));
+		if(json_array_size(rids) > CALLS_RIDS_MAX) {
+			calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED,
+				"m-line %" JSON_INTEGER_FORMAT " has %zu a=rid: a publisher sends at most %d simulcast layers",
+				mindex, json_array_size(rids), CALLS_RIDS_MAX);
+			return FALSE;
+		}
+		for(size_t j = 0; j < json_array_size(rids); j++) {
+			const char *rid = json_string_value(json_array_get(rids, j));
+			if(rid == NULL || !calls_sdp_is_rid(rid, strlen(rid))) {
+				calls_error_set(err, CALLS_ERR_INVALID_REQUEST,
+					"m-line %" JSON_INTEGER_FORMAT ": an a=rid is not 1 to %d letters, digits, '-' or '_'", mindex, CALLS_RID_MAX);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
 char *calls_sdp_answer_publisher(const char *offer_sdp, gboolean video_allowed, char *const *video_prefs,
 		calls_sdp_codecs *codecs, guint64 *session, guint64 *version,
 		calls_sdp_stream *streams, guint *n_streams, calls_error *err) {
+	/* What the others will receive of this offer is checked before Janus reads it
+	 * (sdpcheck.c): mids, rids, codec names and profiles, m-line counts */
+	calls_offer_scan scan;
+	if(!calls_offer_check(offer_sdp, offer_sdp ? strlen(offer_sdp) : 0, &scan, err))
+		return NULL;
 	char error[512] = "";
 	janus_sdp *offer = janus_sdp_parse(offer_sdp, error, sizeof(error));
 	if(offer == NULL) {
 		calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the offer's SDP could not be read: %s", error);
 		return NULL;
 	}
-	if(g_list_length(offer->m_lines) > CALLS_SDP_MAX_MLINES) {
-		calls_error_set(err, CALLS_ERR_LIMIT_EXCEEDED, "the offer has %u m-lines; at most %d are accepted",
-			g_list_length(offer->m_lines), CALLS_SDP_MAX_MLINES);
+	if(g_list_length(offer->m_lines) != scan.n_mlines) {
+		calls_error_set(err, CALLS_ERR_INVALID_REQUEST, "the offer's SDP could not be read: %u m-lines, of which Janus read %u",
+			scan.n_mlines, g_list_length(offer->m_lines));
 		janus_sdp_destroy(offer);
 		return NULL;
 	}
@@ -100,11 +136,8 @@ char *calls_sdp_answer_publisher(const char *offer_sdp, gboolean video_allowed, 
 		s->mindex = m->index;
 		s->video = (m->type == JANUS_SDP_VIDEO);
 		s->pt = -1;
-		for(GList *a = m->attributes; a != NULL; a = a->next) {
-			janus_sdp_attribute *attr = a->data;
-			if(attr->name && attr->value && strcmp(attr->name, "mid") == 0)
-				g_strlcpy(s->mid, attr->value, sizeof(s->mid));
-		}
+		/* The checked mid, as the checker read it (a token of at most CALLS_MID_MAX) */
+		g_strlcpy(s->mid, scan.mlines[n].mid, sizeof(s->mid));
 		gboolean sends = (m->direction == JANUS_SDP_SENDRECV || m->direction == JANUS_SDP_SENDONLY) && m->port > 0;
 		janus_sdp_mdirection dir = sends ? JANUS_SDP_RECVONLY : JANUS_SDP_INACTIVE;
 		if(m->type == JANUS_SDP_AUDIO) {

@@ -15,8 +15,9 @@
 #include <rtp.h>
 
 #include "contract.h"
+#include "sdpcheck.h"
 
-#define CALLS_SDP_MAX_MLINES 64
+#define CALLS_SDP_MAX_MLINES CALLS_OFFER_MAX_MLINES
 
 /* The codecs of a call: one per kind, since an SFU does not transcode. The
  * video codec is chosen by the first video publisher (from the configured
@@ -42,6 +43,12 @@ typedef struct calls_sdp_stream {
 char *calls_sdp_answer_publisher(const char *offer_sdp, gboolean video_allowed, char *const *video_prefs,
 	calls_sdp_codecs *codecs, guint64 *session, guint64 *version,
 	calls_sdp_stream *streams, guint *n_streams, calls_error *err);
+
+/* Check the simulcast description Janus's core made of the offer (the jsep's
+ * "simulcast": the rids are taken out of the SDP before the plugin sees it):
+ * each rid a token of CALLS_RID_MAX letters, digits, '-', '_', at most
+ * CALLS_RIDS_MAX per m-line. FALSE and `err` (INVALID_REQUEST, LIMIT_EXCEEDED). */
+gboolean calls_sdp_check_simulcast(json_t *jsep, calls_error *err);
 
 /* One m-line of a subscriber's offer. */
 typedef struct calls_sdp_mline {

@@ -89,7 +89,7 @@ static calls_slot *slot_new(calls_session *sub, calls_stream *source, int mindex
 	slot->substream = -1;
 	janus_rtp_switching_context_reset(&slot->rtp);
 	janus_rtp_simulcasting_context_reset(&slot->sim);
-	janus_vp8_simulcast_context_reset(&slot->vp8);
+	calls_vp8_rewrite_reset(&slot->vp8);
 	slot->sim.rid_ext_id = source->rid_ext_id;
 	slot->sim.substream_target = slot->max_substream;
 	slot->sim.templayer_target = slot->max_temporal;
@@ -543,6 +543,8 @@ static gboolean sfu_publish(gpointer ctx, calls_call *call, calls_participant *p
 	calls_sdp_stream descs[CALLS_SDP_MAX_MLINES];
 	guint n = 0;
 	const char *offer = json_string_value(json_object_get(jsep, "sdp"));
+	if(!calls_sdp_check_simulcast(jsep, err))
+		return FALSE;
 	char *answer = calls_sdp_answer_publisher(offer, call->type == CALLS_TYPE_VIDEO, sfu->videocodecs,
 		&room->codecs, &peer->sdp_session, &peer->sdp_version, descs, &n, err);
 	if(answer == NULL)
