@@ -809,6 +809,9 @@ static struct janus_plugin_result *calls_handle_message(janus_plugin_session *ha
 		/* Nothing is answered before the state it shows is written: wait
 		 * for the store thread to take what the operation produced */
 		calls_storeq_wait(state.storeq, calls_storeq_last(state.storeq));
+		/* ... and for the events it caused on this handle to be pushed: a
+		 * client hears of them before the answer, as it always did */
+		calls_outbox_wait(&s->outbox, calls_outbox_posted(&s->outbox));
 		if(job->read != NULL)
 			calls_storeq_run(state.storeq, read_history, job);
 		answer = job->answer;

@@ -28,8 +28,24 @@ static void item_free(push_item *it) {
 
 void calls_outbox_init(calls_outbox *o) {
 	g_mutex_init(&o->lock);
+	g_cond_init(&o->sent);
 	g_queue_init(&o->items);
 	o->draining = FALSE;
+	o->posted = o->done = 0;
+}
+
+guint64 calls_outbox_posted(calls_outbox *o) {
+	g_mutex_lock(&o->lock);
+	guint64 n = o->posted;
+	g_mutex_unlock(&o->lock);
+	return n;
+}
+
+void calls_outbox_wait(calls_outbox *o, guint64 n) {
+	g_mutex_lock(&o->lock);
+	while(o->done < n)
+		g_cond_wait(&o->sent, &o->lock);
+	g_mutex_unlock(&o->lock);
 }
 
 void calls_outbox_clear(calls_outbox *o) {
@@ -39,6 +55,7 @@ void calls_outbox_clear(calls_outbox *o) {
 		item_free(it);
 	g_mutex_unlock(&o->lock);
 	g_mutex_clear(&o->lock);
+	g_cond_clear(&o->sent);
 }
 
 /* A pool thread: push everything in the connection's outbox, then let go of it. */
@@ -57,6 +74,10 @@ static void drain(gpointer conn, gpointer data) {
 			p->set.push(p->set.ctx, conn, it->transaction, it->event, it->jsep);
 		item_free(it);
 		g_atomic_int_add(&p->pending, -1);
+		g_mutex_lock(&o->lock);
+		o->done++;
+		g_cond_broadcast(&o->sent);
+		g_mutex_unlock(&o->lock);
 	}
 	p->set.unref(conn);
 }
@@ -95,6 +116,7 @@ void calls_pusher_post(calls_pusher *p, gpointer conn, const char *transaction, 
 	calls_outbox *o = p->set.outbox(conn);
 	g_mutex_lock(&o->lock);
 	g_queue_push_tail(&o->items, it);
+	o->posted++;
 	gboolean schedule = !o->draining;
 	o->draining = TRUE;
 	g_mutex_unlock(&o->lock);

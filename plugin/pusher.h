@@ -25,13 +25,20 @@
 /* One per connection, embedded in the connection's own struct. */
 typedef struct calls_outbox {
 	GMutex lock;
+	GCond sent;
 	GQueue items;
 	gboolean draining;     /* a pool thread owns the drain */
+	guint64 posted, done;  /* items ever queued; ever pushed (or dropped) */
 } calls_outbox;
 
 void calls_outbox_init(calls_outbox *o);
 /* Drop what is still queued (the connection is gone). */
 void calls_outbox_clear(calls_outbox *o);
+/* How many items were ever queued; wait until the first `n` have left. A
+ * synchronous answer waits so, for what its request caused on the same
+ * connection: the events of an operation reach the client before its answer. */
+guint64 calls_outbox_posted(calls_outbox *o);
+void calls_outbox_wait(calls_outbox *o, guint64 n);
 
 typedef struct calls_pusher_settings {
 	/* Push one event (borrowed; `transaction` and `jsep` may be NULL) to `conn`. */

@@ -366,25 +366,26 @@ test('history: filters by type and status, and pages', async () => {
 		await h.banner(r, 'ended', /Call ended/);
 		await h.historyFirst(q, 'ENDED');
 
-		/* Two per page: 4 calls, 2 pages, newest first */
+		/* Two per page: 4 calls, 2 pages, newest first (polled: a page in the
+		 * background may run no animation frames to re-check on) */
 		const shown = () => q.page.$$eval('#history-list .hist-row', (rows) => rows.map((x) => `${x.dataset.type}/${x.dataset.status}`));
 		const pageText = () => q.page.textContent('#hist-page');
-		await q.page.waitForFunction(() => /Page 1 of 2 · 4 calls/.test(document.getElementById('hist-page').textContent));
+		await q.page.waitForFunction(() => /Page 1 of 2 · 4 calls/.test(document.getElementById('hist-page').textContent), null, { polling: 100 });
 		assert.deepEqual(await shown(), ['VIDEO/ENDED', 'AUDIO/DECLINED']);
 		assert.equal(await q.page.isDisabled('#hist-prev'), true);
 		await q.page.click('#hist-next');
-		await q.page.waitForFunction(() => /Page 2 of 2/.test(document.getElementById('hist-page').textContent));
+		await q.page.waitForFunction(() => /Page 2 of 2/.test(document.getElementById('hist-page').textContent), null, { polling: 100 });
 		assert.deepEqual(await shown(), ['AUDIO/DECLINED', 'AUDIO/DECLINED']);
 		assert.equal(await q.page.isDisabled('#hist-next'), true);
 		await h.screenshot(q, 'history-page-2');
 
 		/* Filters */
 		await q.page.selectOption('#filter-status', 'DECLINED');
-		await q.page.waitForFunction(() => /Page 1 of 2 · 3 calls/.test(document.getElementById('hist-page').textContent));
+		await q.page.waitForFunction(() => /Page 1 of 2 · 3 calls/.test(document.getElementById('hist-page').textContent), null, { polling: 100 });
 		assert.deepEqual(await shown(), ['AUDIO/DECLINED', 'AUDIO/DECLINED']);
 		await q.page.selectOption('#filter-status', '');
 		await q.page.selectOption('#filter-type', 'VIDEO');
-		await q.page.waitForFunction(() => /Page 1 of 1 · 1 call$/.test(document.getElementById('hist-page').textContent));
+		await q.page.waitForFunction(() => /Page 1 of 1 · 1 call$/.test(document.getElementById('hist-page').textContent), null, { polling: 100 });
 		assert.deepEqual(await shown(), ['VIDEO/ENDED']);
 		await q.page.selectOption('#filter-status', 'MISSED');
 		await q.page.waitForFunction(() => /0 calls/.test(document.getElementById('hist-page').textContent));

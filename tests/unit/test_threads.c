@@ -346,6 +346,15 @@ static guint seen_count(conn *k) {
 	return n;
 }
 
+static gpointer open_gate_later(gpointer data) {
+	g_usleep(50000);
+	g_mutex_lock(&push_gate.lock);
+	push_gate.open = TRUE;
+	g_cond_broadcast(&push_gate.cond);
+	g_mutex_unlock(&push_gate.lock);
+	return NULL;
+}
+
 static void test_pushes_in_order_per_handle(void) {
 	g_mutex_init(&push_gate.lock);
 	g_cond_init(&push_gate.cond);
@@ -375,6 +384,12 @@ static void test_pushes_in_order_per_handle(void) {
 		g_assert_cmpuint(seen_count(&conns[i]), ==, EVENTS);
 	}
 	g_assert_cmpuint(seen_count(&conns[0]), ==, 0);
+	/* a synchronous answer waits for what was queued for its handle */
+	g_assert_cmpuint(calls_outbox_posted(&conns[0].outbox), ==, EVENTS);
+	GThread *opener = g_thread_new("open", open_gate_later, NULL);
+	calls_outbox_wait(&conns[0].outbox, calls_outbox_posted(&conns[0].outbox));
+	g_assert_cmpuint(seen_count(&conns[0]), ==, EVENTS);
+	g_thread_join(opener);
 	g_mutex_lock(&push_gate.lock);
 	push_gate.open = TRUE;
 	g_cond_broadcast(&push_gate.cond);
