@@ -257,7 +257,8 @@ def main():
     args = ap.parse_args()
     if os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {1})
-    config = {"general": {"auth": "open", "ring_timeout": 600, "connect_timeout": 600,
+    # max_events_per_second = 0: a load generator sends faster than a handle's default rate
+    config = {"general": {"auth": "open", "max_events_per_second": 0, "ring_timeout": 600, "connect_timeout": 600,
                           "max_calls_per_minute": 0, "max_live_calls": 0, "events": False,
                           "db_path": "{data_dir}/calls.db"}}
     server = JanusServer(configs={"janus.plugin.calls": config}, debug_level=3, session_timeout=120)

@@ -259,7 +259,8 @@ def main():
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     stun = None if args.no_stun else StunServer("10.99.0.1", delay=args.stun_delay).start()
-    config = {"general": {"auth": "open", "ring_timeout": 600, "connect_timeout": 600,
+    # max_events_per_second = 0: the probe asks every 10 ms, more than a handle's default rate
+    config = {"general": {"auth": "open", "ring_timeout": 600, "connect_timeout": 600, "max_events_per_second": 0,
                           "max_calls_per_minute": 0, "db_path": "{data_dir}/calls.db"}}
     server = JanusServer(configs={"janus.plugin.calls": config}, debug_level=3, session_timeout=120,
                          stun=stun.address if stun else None)

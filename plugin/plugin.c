@@ -328,14 +328,22 @@ static void publish_snapshot(calls_session *s) {
 		json_decref(old);
 }
 
-static void publish_call(calls_call *call) {
-	json_t *j = calls_router_admin_call(state.router, call);
+/* A live call's snapshot is kept as compact JSON text: a fraction of the
+ * memory of a JSON tree, parsed back only when the Admin API asks. */
+static void publish_call_json(const calls_call *call, json_t *j) {
+	char *text = calls_status_is_final(call->status) ? NULL : json_dumps(j, JSON_COMPACT);
 	janus_mutex_lock(&state.calls_mutex);
-	if(calls_status_is_final(call->status))
+	if(text == NULL)
 		g_hash_table_remove(state.calls, call->id);
 	else
-		g_hash_table_replace(state.calls, g_strdup(call->id), json_incref(j));
+		g_hash_table_replace(state.calls, g_strdup(call->id), text);
 	janus_mutex_unlock(&state.calls_mutex);
+}
+
+/* With the participants' media counters (the refresh of calls with media). */
+static void publish_call(calls_call *call) {
+	json_t *j = calls_router_admin_call(state.router, call);
+	publish_call_json(call, j);
 	json_decref(j);
 }
 
@@ -388,8 +396,9 @@ static void env_persist(gpointer ctx, const calls_call *call) {
 	gint64 now = g_get_real_time();
 	json_t *j = calls_json_call(call, now);
 	calls_storeq_batch_write(state.batch, j, !calls_status_is_final(call->status), now);
+	/* the same JSON for the Admin API (its media counters come with the next refresh) */
+	publish_call_json(call, j);
 	json_decref(j);
-	publish_call((calls_call *)call);
 	/* The handles of everybody in it show the call in query_session */
 	for(guint i = 0; i < call->participants->len; i++) {
 		calls_participant *p = g_ptr_array_index(call->participants, i);
@@ -646,7 +655,7 @@ static int calls_init(janus_callbacks *callback, const char *config_path) {
 	state.sfu = calls_sfu_new(&sfu_settings, state.worker);
 	state.sessions = g_hash_table_new_full(NULL, NULL, NULL, session_unref_notify);
 	janus_mutex_init(&state.sessions_mutex);
-	state.calls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_decref);
+	state.calls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free);
 	janus_mutex_init(&state.calls_mutex);
 	calls_worker_run(state.worker, setup_on_worker, NULL);
 	g_atomic_int_set(&state.initialized, 1);
@@ -867,8 +876,11 @@ static json_t *admin_read(const char *what, json_t *request) {
 		GHashTableIter iter;
 		gpointer value;
 		g_hash_table_iter_init(&iter, state.calls);
-		while(g_hash_table_iter_next(&iter, NULL, &value))
-			g_ptr_array_add(list, json_deep_copy(value));
+		while(g_hash_table_iter_next(&iter, NULL, &value)) {
+			json_t *call = json_loads(value, 0, NULL);
+			if(call != NULL)
+				g_ptr_array_add(list, call);
+		}
 		janus_mutex_unlock(&state.calls_mutex);
 		g_ptr_array_sort(list, by_started_desc);
 		json_t *calls = json_array();
@@ -890,8 +902,8 @@ static json_t *admin_read(const char *what, json_t *request) {
 	if(id == NULL)
 		return admin_error(CALLS_ERR_INVALID_REQUEST, "get_call needs \"callId\" (a string)");
 	janus_mutex_lock(&state.calls_mutex);
-	json_t *call = g_hash_table_lookup(state.calls, id);
-	call = call ? json_deep_copy(call) : NULL;
+	const char *text = g_hash_table_lookup(state.calls, id);
+	json_t *call = text ? json_loads(text, 0, NULL) : NULL;
 	janus_mutex_unlock(&state.calls_mutex);
 	if(call == NULL) {
 		calls_error err;

@@ -493,7 +493,8 @@ def main():
 
     if args.callgrind:
         harness.janus.JANUS_BIN = str(prof.callgrind_wrapper(Path(args.callgrind).resolve()))
-    calls_cfg = {"general": {"auth": "open", "ring_timeout": 60, "connect_timeout": 60, "reconnect_grace": 5,
+    # max_events_per_second = 0: a load generator sends faster than a handle's default rate
+    calls_cfg = {"general": {"auth": "open", "max_events_per_second": 0, "ring_timeout": 60, "connect_timeout": 60, "reconnect_grace": 5,
                              "max_calls_per_minute": 0, "max_live_calls": 0, "events": False,
                              "db_path": "{data_dir}/calls.db"}}
     server = BenchJanus(plugins=["calls", "videoroom"], configs={"janus.plugin.calls": calls_cfg},
